@@ -1,0 +1,68 @@
+# Slate: `make run` sets everything up and runs the studio; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export REDIS_URL
+
+.PHONY: run test bench lint install redis migrate worker web reconcile clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Slate needs Python 3.11 ($(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3.11-venv && $(PYTHON) -m venv $(VENV); }
+
+# Exact pins (requirements*.txt) within a full lock (constraints.txt): every clone gets the same set.
+$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-dev.txt constraints.txt
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Redis at REDIS_URL; if nothing answers, a local redis-server keeps its data in var/redis.
+redis: install
+	@if $(PY) -c "import redis,sys; redis.Redis.from_url('$(REDIS_URL)', socket_connect_timeout=1).ping()" 2>/dev/null; then \
+		echo "Redis answers at $(REDIS_URL)"; \
+	else \
+		command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }; \
+		mkdir -p var/redis; \
+		port=$$($(PY) -c "from urllib.parse import urlparse; print(urlparse('$(REDIS_URL)').port or 6379)"); \
+		redis-server --daemonize yes --bind 127.0.0.1 --port $$port --dir $(CURDIR)/var/redis \
+			--logfile $(CURDIR)/var/redis/redis.log --save 60 1 --appendonly no; \
+		for i in $$(seq 50); do $(PY) -c "import redis; redis.Redis.from_url('$(REDIS_URL)').ping()" 2>/dev/null && break; sleep 0.1; done; \
+		echo "Started redis-server on port $$port (data in var/redis)"; \
+	fi
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: redis migrate
+	@echo ""
+	@echo "  Slate: open http://127.0.0.1:$(PORT)/ and create the first account at /signup/"
+	@echo "  (or: $(PY) manage.py createsuperuser; admin at /admin/, queue dashboard at /admin/rq/)"
+	@echo ""
+	$(PY) manage.py runstudio --port $(PORT)
+
+web: redis migrate
+	$(PY) -m daphne -b 127.0.0.1 -p $(PORT) studio.asgi:application
+
+worker: redis migrate
+	$(PY) manage.py rqworker takes --worker-class generation.worker.TakeWorker
+
+reconcile: install
+	$(PY) manage.py reconcile_takes
+
+test: redis
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: redis
+	$(PY) bench/generation.py $(BENCH_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var/media var/test.sqlite3*

@@ -1,0 +1,161 @@
+"""Takes over JSON: request, read, cancel, retry, generate a whole storyboard."""
+
+from datetime import datetime
+from typing import Literal
+
+from django.urls import reverse
+from ninja import Router, Schema
+from pydantic import Field
+
+from storyboards.selectors import panel_get_for_member, require, storyboard_get_for_member
+from studio.types import Id, PathId, ShortText
+
+from . import selectors, services
+from .models import Priority, Tool
+
+router = Router(tags=["takes"])
+
+
+class TakeIn(Schema):
+    tool: Literal[tuple(Tool.values)] = "text2image"
+    model: ShortText | None = None
+    seed: int | None = Field(None, ge=0, le=services.MAX_SEED)
+    steps: int | None = Field(None, ge=1, le=1000)
+    guidance: float | None = Field(None, ge=0, le=100)
+    width: int | None = Field(None, ge=1, le=16384)
+    height: int | None = Field(None, ge=1, le=16384)
+    parent_take: Id | None = None
+    strength: float | None = None
+    mask: str | None = Field(None, max_length=20_000_000, description="PNG, base64 (inpaint)")
+    scale: Literal[2, 4] | None = Field(None, description="upscale factor")
+    num_frames: int | None = Field(None, ge=1, le=1000)
+    fps: int | None = Field(None, ge=1, le=1000)
+
+
+class TakeOut(Schema):
+    id: int
+    panel: int
+    storyboard: int
+    tool: str
+    status: str
+    progress: float
+    queue_position: int | None
+    image_url: str | None
+    video_url: str | None
+    model: str
+    model_source: str
+    model_revision: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    strength: float | None
+    scale: int | None
+    num_frames: int | None
+    fps: int | None
+    parent_take: int | None
+    retry_of: int | None
+    author: str
+    priority: str
+    attempts: int
+    error: str
+    timings: dict
+    gpu_seconds: float
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def media_url(field) -> str | None:
+    return reverse("media", args=[field.name]) if field else None
+
+
+def take_out(take, position: int | None = None) -> dict:
+    return {
+        "id": take.id, "panel": take.panel_id, "storyboard": take.panel.storyboard_id,
+        "tool": take.tool, "status": take.status, "progress": take.progress,
+        "queue_position": position if position is not None else selectors.queue_position(take),
+        "image_url": media_url(take.image), "video_url": media_url(take.video),
+        "model": take.model_key, "model_source": take.model_source,
+        "model_revision": take.model_revision, "prompt": take.prompt,
+        "negative_prompt": take.negative_prompt, "seed": take.seed, "steps": take.steps,
+        "guidance": take.guidance, "width": take.width, "height": take.height,
+        "strength": take.strength, "scale": take.scale, "num_frames": take.num_frames,
+        "fps": take.fps, "parent_take": take.parent_id, "retry_of": take.retry_of_id,
+        "author": take.author.username, "priority": Priority(take.priority).label.lower(),
+        "attempts": take.attempts, "error": take.error, "timings": take.timings,
+        "gpu_seconds": take.gpu_seconds, "queued_at": take.queued_at,
+        "started_at": take.started_at, "finished_at": take.finished_at,
+    }  # fmt: skip
+
+
+@router.post("/panels/{panel_id}/takes", response={202: TakeOut})
+def request_take(request, panel_id: PathId, body: TakeIn):
+    panel, membership = panel_get_for_member(user=request.user, panel_id=panel_id)
+    require(membership, "edit")
+    take = services.take_request(panel=panel, author=request.user, **body.dict())
+    return 202, take_out(take)
+
+
+@router.get("/panels/{panel_id}/takes", response=list[TakeOut])
+def list_takes(request, panel_id: PathId):
+    panel, _ = panel_get_for_member(user=request.user, panel_id=panel_id)
+    positions = {k: v[0] for k, v in selectors.queue_positions().items()}
+    takes = panel.takes.select_related("author", "panel").order_by("queued_at", "id")
+    return [take_out(t, positions.get(t.id)) for t in takes]
+
+
+@router.get("/takes/{take_id}", response=TakeOut)
+def get_take(request, take_id: PathId):
+    take, _ = selectors.take_get_for_member(user=request.user, take_id=take_id)
+    return take_out(take)
+
+
+@router.post("/takes/{take_id}/cancel", response=TakeOut)
+def cancel_take(request, take_id: PathId):
+    take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
+    require(membership, "edit")
+    return take_out(services.take_cancel(take=take, by=request.user, membership=membership))
+
+
+@router.post("/takes/{take_id}/retry", response={202: TakeOut})
+def retry_take(request, take_id: PathId):
+    take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
+    require(membership, "edit")
+    return 202, take_out(services.take_retry(take=take, author=request.user))
+
+
+class GenerateAllOut(Schema):
+    takes: list[TakeOut]
+
+
+@router.post("/storyboards/{storyboard_id}/generate-all", response={202: GenerateAllOut})
+def generate_all(request, storyboard_id: PathId):
+    storyboard, membership = storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    require(membership, "edit")
+    takes = services.storyboard_generate_all(storyboard=storyboard, author=request.user)
+    positions = {k: v[0] for k, v in selectors.queue_positions().items()}
+    return 202, {"takes": [take_out(t, positions.get(t.id)) for t in takes]}
+
+
+class ModelOut(Schema):
+    key: str
+    label: str
+    kind: str
+    tools: list[str]
+    defaults: dict
+    limits: dict
+
+
+@router.get("/models", response=list[ModelOut])
+def list_models(request):
+    from django.conf import settings
+
+    from .registry import model_get
+
+    return [model_get(key).__dict__ for key in settings.SLATE_MODELS]

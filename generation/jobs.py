@@ -1,0 +1,29 @@
+"""RQ entry points. A job is a wake-up for a worker, never the record of a take.
+
+Each queued take gets one job when it is queued, but the worker that runs the job decides in
+the database which takes to run (queue order, fairness, batching): see services.take_claim_batch.
+Jobs take ids, never objects.
+"""
+
+import django_rq
+
+QUEUE = "takes"
+
+
+def queue():
+    return django_rq.get_queue(QUEUE)
+
+
+def enqueue_wakeup(take_id: int) -> None:
+    queue().enqueue(run_next, take_id, result_ttl=60, failure_ttl=3600, job_timeout=3600)
+
+
+def pending_wakeups() -> int:
+    return queue().count
+
+
+def run_next(take_id: int | None = None) -> int:
+    """Run the next batch of takes. Returns how many takes it ran."""
+    from .worker import engine
+
+    return engine().serve(hint=take_id)

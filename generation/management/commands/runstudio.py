@@ -1,0 +1,68 @@
+"""`make run`: the web server and one GPU worker in the foreground, the worker kept alive.
+
+A worker that dies (crash, OOM, kill -9) is restarted after a short pause; the web server keeps
+serving meanwhile. Ctrl-C stops both.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run daphne and a supervised RQ worker together."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("SLATE_WORKERS", 1)))
+
+    def handle(self, *args, port, host, workers, **options):
+        python = sys.executable
+        web_cmd = [python, "-m", "daphne", "-b", host, "-p", str(port), "studio.asgi:application"]
+        worker_cmd = [
+            python,
+            "manage.py",
+            "rqworker",
+            "takes",
+            "--worker-class",
+            "generation.worker.TakeWorker",
+        ]
+        web = subprocess.Popen(web_cmd)
+        pool = [subprocess.Popen(worker_cmd) for _ in range(workers)]
+        self.stdout.write(
+            self.style.SUCCESS(f"Slate is running at http://{host}:{port}/  (Ctrl-C stops it)")
+        )
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                time.sleep(1)
+                if web.poll() is not None:
+                    self.stderr.write(f"web server exited ({web.returncode}); restarting it")
+                    web = subprocess.Popen(web_cmd)
+                for i, worker in enumerate(pool):
+                    if worker.poll() is not None and not stopping:
+                        self.stderr.write(
+                            f"worker {worker.pid} exited ({worker.returncode}); restarting it"
+                        )
+                        pool[i] = subprocess.Popen(worker_cmd)
+        finally:
+            for proc in [web, *pool]:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in [web, *pool]:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

@@ -1,0 +1,121 @@
+"""A take is one attempt at a panel. Every take is kept, picked or not: it is the ledger."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Tool(models.TextChoices):
+    TEXT2IMAGE = "text2image", "Text to image"
+    VARIATION = "variation", "Variation"
+    INPAINT = "inpaint", "Inpaint"
+    UPSCALE = "upscale", "Upscale"
+    VIDEO = "video", "Text to video"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+
+class Priority(models.IntegerChoices):
+    INTERACTIVE = 0, "Interactive"  # one panel, somebody is waiting
+    BULK = 1, "Bulk"  # "Generate all panels"
+
+
+class Take(models.Model):
+    panel = models.ForeignKey("storyboards.Panel", on_delete=models.CASCADE, related_name="takes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="takes"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    tool = models.CharField(max_length=16, choices=Tool.choices, default=Tool.TEXT2IMAGE)
+
+    # Everything that made the pixels, copied at request time: the panel may change later.
+    model_key = models.CharField(max_length=100)
+    model_source = models.CharField(max_length=300, blank=True)
+    model_revision = models.CharField(max_length=100, blank=True)
+    prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+    seed = models.BigIntegerField()
+    steps = models.PositiveIntegerField()
+    guidance = models.FloatField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    strength = models.FloatField(null=True, blank=True)
+    scale = models.PositiveIntegerField(null=True, blank=True)
+    num_frames = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.PositiveIntegerField(null=True, blank=True)
+    mask = models.FileField(upload_to="masks/", blank=True)
+
+    # Queue state. The row is the truth; Redis only carries wake-ups.
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.INTERACTIVE
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True)
+    claim = models.CharField(max_length=64, blank=True, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # Results.
+    image = models.FileField(upload_to="takes/", blank=True)  # PNG; a video's poster frame
+    video = models.FileField(upload_to="takes/", blank=True)  # MP4
+    batch_size = models.PositiveSmallIntegerField(default=1)
+    timings = models.JSONField(default=dict, blank=True)  # queue_wait_s, load_s, sampling_s, save_s
+    gpu_seconds = models.FloatField(default=0.0)  # this take's share of its batch's model time
+
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queued_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "priority", "queued_at"]),
+            models.Index(fields=["panel", "queued_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0) & models.Q(progress__lte=1),
+                name="take_progress_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="take_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Take {self.pk} ({self.tool}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def batch_key(self) -> tuple:
+        """Takes that share this key can run in one pipeline call."""
+        return (
+            self.model_key,
+            self.tool,
+            self.width,
+            self.height,
+            self.steps,
+            self.guidance,
+            self.strength,
+            self.num_frames,
+        )

@@ -1,0 +1,60 @@
+"""The model registry: which models exist, what they can do and within which limits.
+
+Entries live in settings.SLATE_MODELS (see README, "Adding a real model"). This module never
+imports torch: the web process validates requests with it.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    label: str
+    kind: str
+    source: str
+    tools: tuple[str, ...]
+    defaults: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)
+    timeout_s: int = 300
+    revision: str | None = None
+    scale: int | None = None
+    upscalers: dict = field(default_factory=dict)
+
+    @property
+    def max_batch(self) -> int:
+        return int(self.limits.get("max_batch", 1))
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.source.startswith("builtin:")
+
+
+def model_get(key: str) -> ModelSpec | None:
+    entry = settings.SLATE_MODELS.get(key)
+    if entry is None:
+        return None
+    return ModelSpec(
+        key=key,
+        label=entry.get("label", key),
+        kind=entry["kind"],
+        source=entry["source"],
+        tools=tuple(entry.get("tools", ["text2image"])),
+        defaults=dict(entry.get("defaults", {})),
+        limits=dict(entry.get("limits", {})),
+        timeout_s=int(entry.get("timeout_s", 300)),
+        revision=entry.get("revision"),
+        scale=entry.get("scale"),
+        upscalers={int(k): v for k, v in entry.get("upscalers", {}).items()},
+    )
+
+
+def models_for_tool(tool: str) -> list[ModelSpec]:
+    specs = (model_get(key) for key in settings.SLATE_MODELS)
+    return [spec for spec in specs if tool in spec.tools]
+
+
+def default_model() -> ModelSpec:
+    return model_get(settings.SLATE_DEFAULT_MODEL)

@@ -1,0 +1,75 @@
+"""Careful reads about takes: access, queue order, GPU accounting."""
+
+from django.db.models import F, Sum, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+
+from storyboards.selectors import membership_get
+
+from .models import Status, Take
+
+
+def take_get_for_member(*, user, take_id: int):
+    take = Take.objects.select_related("panel__storyboard").filter(pk=take_id).first()
+    if take is None:
+        raise Http404
+    return take, membership_get(user=user, project_id=take.panel.storyboard.project_id)
+
+
+def queue_in_order():
+    """Queued takes in the order workers take them.
+
+    Interactive before bulk; within a priority, round-robin across authors (each author's
+    first take, then each author's second...), so one person's 200-panel bulk run cannot
+    starve anyone else's single take.
+    """
+    turn = Window(
+        RowNumber(),
+        partition_by=[F("priority"), F("author_id")],
+        order_by=[F("queued_at"), F("id")],
+    )
+    return (
+        Take.objects.filter(status=Status.QUEUED, cancel_requested=False)
+        .annotate(turn=turn)
+        .order_by("priority", "turn", "queued_at", "id")
+    )
+
+
+def queue_positions() -> dict[int, tuple[int, int]]:
+    """{take id: (1-based position, storyboard id)} for every queued take. One query."""
+    rows = queue_in_order().values_list("id", "panel__storyboard_id")
+    return {take_id: (i + 1, storyboard_id) for i, (take_id, storyboard_id) in enumerate(rows)}
+
+
+def queue_position(take: Take) -> int | None:
+    if take.status != Status.QUEUED:
+        return None
+    entry = queue_positions().get(take.id)
+    return entry[0] if entry else None
+
+
+def gpu_seconds_for_project(*, project_id: int) -> dict:
+    """Model time spent per storyboard and per person. Two queries."""
+    takes = Take.objects.filter(panel__storyboard__project_id=project_id)
+    per_board = (
+        takes.values("panel__storyboard_id", "panel__storyboard__title")
+        .annotate(seconds=Sum("gpu_seconds"))
+        .order_by("-seconds")
+    )
+    per_person = (
+        takes.values("author__username").annotate(seconds=Sum("gpu_seconds")).order_by("-seconds")
+    )
+    return {
+        "storyboards": [
+            {
+                "id": row["panel__storyboard_id"],
+                "title": row["panel__storyboard__title"],
+                "seconds": round(row["seconds"] or 0.0, 2),
+            }
+            for row in per_board
+        ],
+        "people": [
+            {"username": row["author__username"], "seconds": round(row["seconds"] or 0.0, 2)}
+            for row in per_person
+        ],
+    }

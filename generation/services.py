@@ -1,0 +1,414 @@
+"""Every change to a take, and the event that tells everyone about it.
+
+The database row is the truth; Redis only carries wake-ups for workers (see jobs.py). A worker
+claims takes with a conditional UPDATE, so two workers never run the same take, and every write
+from a worker is conditional on its claim, so a take taken back by the reconciler is never
+overwritten by a worker that was presumed dead.
+"""
+
+import base64
+import binascii
+import logging
+import random
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from storyboards.models import Panel, Storyboard
+
+from . import media
+from .events import publish
+from .models import ACTIVE, Priority, Status, Take, Tool
+from .registry import ModelSpec, default_model, model_get
+from .selectors import queue_in_order, queue_positions
+
+log = logging.getLogger(__name__)
+
+MAX_SEED = 2**63 - 1
+IMAGE_PARENT_TOOLS = (Tool.VARIATION, Tool.INPAINT, Tool.UPSCALE)
+
+
+def _invalid(field: str, message: str):
+    return ValidationError({field: message})
+
+
+def _event(take: Take, **extra) -> dict:
+    return {"storyboard": take.panel.storyboard_id, "panel": take.panel_id, "take": take.id,
+            "status": take.status, **extra}  # fmt: skip
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+def _resolve_model(
+    tool: str, model: str | None, parent: Take | None, scale: int | None
+) -> ModelSpec:
+    if model is None and tool == Tool.UPSCALE:
+        base = model_get(parent.model_key) if parent else None
+        upscalers = (base.upscalers if base else {}) or default_model().upscalers
+        model = upscalers.get(scale or 2)
+        if model is None:
+            raise _invalid("scale", f"No {scale}x upscaler is registered; choose 2 or 4.")
+    spec = model_get(model) if model else default_model()
+    if spec is None:
+        raise _invalid(
+            "model", f"Unknown model {model!r}. Registered: {', '.join(settings.SLATE_MODELS)}."
+        )
+    if tool not in spec.tools:
+        raise _invalid(
+            "tool", f"Model {spec.key!r} cannot do {tool}; it does {', '.join(spec.tools)}."
+        )
+    return spec
+
+
+def _check_range(field: str, value, low, high, what: str = "") -> None:
+    if not low <= value <= high:
+        raise _invalid(field, f"{field} must be between {low} and {high}{what} (got {value}).")
+
+
+def _check_size(spec: ModelSpec, width: int, height: int) -> None:
+    low, high = spec.limits.get("min_size", 8), spec.limits.get("max_size", 1024)
+    for field, value in (("width", width), ("height", height)):
+        _check_range(field, value, low, high, f" for {spec.key}")
+        if value % 8:
+            raise _invalid(field, f"{field} must be a multiple of 8 (got {value}).")
+
+
+def _parent_for(panel: Panel, tool: str, parent_take: int | None) -> Take | None:
+    if tool not in IMAGE_PARENT_TOOLS:
+        return None
+    if parent_take is None:
+        raise _invalid("parent_take", f"{tool} needs parent_take: the take to start from.")
+    parent = (
+        Take.objects.filter(
+            pk=parent_take, panel__storyboard__project_id=panel.storyboard.project_id
+        )
+        .select_related("panel")
+        .first()
+    )
+    if parent is None:
+        raise _invalid("parent_take", "No such take in this project.")
+    if parent.status != Status.SUCCEEDED or not parent.image:
+        raise _invalid(
+            "parent_take", f"Take {parent.id} has no image to work from (it {parent.status})."
+        )
+    return parent
+
+
+def _decode_mask(mask_b64: str | None, width: int, height: int) -> bytes:
+    if not mask_b64:
+        raise _invalid("mask", "inpaint needs a mask: a PNG, base64, white where to repaint.")
+    if "," in mask_b64[:100]:  # tolerate a data: URL prefix from a canvas
+        mask_b64 = mask_b64.split(",", 1)[1]
+    try:
+        data = base64.b64decode(mask_b64, validate=True)
+        image = media.decode_image(data)
+    except (binascii.Error, ValueError):
+        raise _invalid("mask", "The mask is not a base64-encoded PNG image.") from None
+    if image.size != (width, height):
+        raise _invalid(
+            "mask", f"The mask is {image.size[0]}x{image.size[1]}; the take is {width}x{height}."
+        )
+    return data
+
+
+def _take_params(spec: ModelSpec, tool: str, parent: Take | None, options: dict) -> dict:
+    """Fill defaults from the registry and check every limit; raises ValidationError."""
+    d, lim = spec.defaults, spec.limits
+    get = lambda name, default: default if options.get(name) is None else options[name]  # noqa: E731
+    params = {
+        "seed": get("seed", random.randrange(2**32)),
+        "steps": get("steps", d.get("steps", 4)),
+        "guidance": get("guidance", d.get("guidance", 5.0)),
+    }
+    _check_range("seed", params["seed"], 0, MAX_SEED)
+    _check_range("steps", params["steps"], 1, lim.get("max_steps", 50), f" for {spec.key}")
+    _check_range("guidance", params["guidance"], 0.0, 30.0)
+    if tool in IMAGE_PARENT_TOOLS:  # works on the parent's pixels, at the parent's size
+        params["width"], params["height"] = parent.width, parent.height
+        for name in ("width", "height"):
+            if options.get(name) not in (None, params[name]):
+                raise _invalid(
+                    name,
+                    f"{tool} works at the parent take's size ({parent.width}x{parent.height}).",
+                )
+    else:
+        params["width"], params["height"] = (
+            get("width", d.get("width", 64)),
+            get("height", d.get("height", 64)),
+        )
+    _check_size(spec, params["width"], params["height"])
+    if tool in (Tool.VARIATION, Tool.INPAINT):
+        params["strength"] = get("strength", d.get("strength", 0.6))
+        _check_range("strength", params["strength"], 0.0, 1.0)
+        if int(params["steps"] * params["strength"]) < 1:
+            raise _invalid("strength", "steps x strength must be at least 1 step.")
+    if tool == Tool.UPSCALE:
+        params["scale"] = spec.scale
+    if tool == Tool.VIDEO:
+        params["num_frames"] = get("num_frames", d.get("num_frames", 8))
+        params["fps"] = get("fps", d.get("fps", 8))
+        _check_range(
+            "num_frames", params["num_frames"], 2, lim.get("max_frames", 16), f" for {spec.key}"
+        )
+        _check_range("fps", params["fps"], 1, 60)
+    return params
+
+
+@transaction.atomic
+def take_request(
+    *, panel: Panel, author, tool: str = Tool.TEXT2IMAGE, model: str | None = None,
+    parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
+    priority: int = Priority.INTERACTIVE, **options,
+) -> Take:  # fmt: skip
+    if tool not in Tool.values:
+        raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
+    parent = _parent_for(panel, tool, parent_take)
+    spec = _resolve_model(tool, model, parent, scale)
+    params = _take_params(spec, tool, parent, options)
+    prompt = panel.prompt if tool != Tool.UPSCALE else parent.prompt
+    if (
+        len(prompt) > settings.SLATE_MAX_PROMPT
+        or len(panel.negative_prompt) > settings.SLATE_MAX_PROMPT
+    ):
+        raise _invalid("prompt", f"Keep prompts under {settings.SLATE_MAX_PROMPT} characters.")
+    mask_png = (
+        _decode_mask(mask, params["width"], params["height"]) if tool == Tool.INPAINT else None
+    )
+    take = Take.objects.create(
+        panel=panel, author=author, parent=parent, tool=tool, priority=priority,
+        model_key=spec.key, model_source=spec.source, model_revision=spec.revision or "",
+        prompt=prompt, negative_prompt=panel.negative_prompt, **params,
+    )  # fmt: skip
+    if mask_png:
+        take.mask.save(f"take-{take.id}-mask.png", ContentFile(mask_png), save=True)
+    _announce_queued(take)
+    return take
+
+
+def _announce_queued(take: Take) -> None:
+    from .jobs import enqueue_wakeup
+
+    transaction.on_commit(lambda: enqueue_wakeup(take.id))
+    publish(take.panel.storyboard_id, "take.queued", _event(take))
+    queue_publish()
+
+
+@transaction.atomic
+def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
+    """A bulk take for every panel with a prompt and nothing already on its way."""
+    busy = Take.objects.filter(panel__storyboard=storyboard, status__in=ACTIVE).values("panel_id")
+    panels = storyboard.panels.exclude(prompt="").exclude(pk__in=busy).order_by("position")
+    return [take_request(panel=p, author=author, priority=Priority.BULK) for p in panels]
+
+
+@transaction.atomic
+def take_retry(*, take: Take, author) -> Take:
+    if take.status not in (Status.FAILED, Status.CANCELLED):
+        raise _invalid(
+            "take", f"Only a failed or cancelled take can be retried (this one {take.status})."
+        )
+    retry = Take.objects.create(
+        panel=take.panel, author=author, parent=take.parent, retry_of=take, tool=take.tool,
+        priority=take.priority, model_key=take.model_key, model_source=take.model_source,
+        model_revision=take.model_revision, prompt=take.prompt, negative_prompt=take.negative_prompt,
+        seed=take.seed, steps=take.steps, guidance=take.guidance, width=take.width,
+        height=take.height, strength=take.strength, scale=take.scale, num_frames=take.num_frames,
+        fps=take.fps, mask=take.mask.name,
+    )  # fmt: skip
+    _announce_queued(retry)
+    return retry
+
+
+@transaction.atomic
+def take_cancel(*, take: Take, by, membership) -> Take:
+    if take.author_id != by.id and not membership.can_supervise:
+        raise PermissionDenied("Only the take's author, a director or an owner can cancel it.")
+    if take.status not in ACTIVE:
+        raise _invalid("take", f"Take {take.id} already {take.status}.")
+    # Queued: it simply leaves the queue. Running: the worker stops it at its next step.
+    if Take.objects.filter(pk=take.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), error="Cancelled before it started."
+    ):
+        take.refresh_from_db()
+        publish(take.panel.storyboard_id, "take.cancelled", _event(take))
+        queue_publish()
+    else:
+        Take.objects.filter(pk=take.pk, status=Status.RUNNING).update(cancel_requested=True)
+        take.refresh_from_db()
+    return take
+
+
+# --- queue ---------------------------------------------------------------------------------
+
+
+def queue_publish() -> None:
+    """Tell each storyboard with waiting takes where they stand (after the commit)."""
+
+    def send():
+        by_board: dict[int, dict] = {}
+        for take_id, (position, board) in queue_positions().items():
+            by_board.setdefault(board, {})[str(take_id)] = position
+        for board, positions in by_board.items():
+            publish(board, "queue.updated", {"storyboard": board, "positions": positions})
+
+    transaction.on_commit(send)
+
+
+def take_claim_batch(*, worker: str, hint: int | None = None) -> list[Take]:
+    """Claim the next take in queue order plus waiting takes it can share a pipeline call with."""
+    with transaction.atomic():
+        waiting = list(queue_in_order().select_related("panel")[:500])
+        if not waiting:
+            return []
+        head = waiting[0]
+        spec = model_get(head.model_key)
+        limit = spec.max_batch if spec else 1
+        batch = [t.id for t in waiting if t.batch_key == head.batch_key][:limit]
+        claim = uuid.uuid4().hex
+        now = timezone.now()
+        Take.objects.filter(pk__in=batch, status=Status.QUEUED, cancel_requested=False).update(
+            status=Status.RUNNING, claim=claim, worker=worker, started_at=now, heartbeat_at=now,
+            attempts=F("attempts") + 1, batch_size=len(batch), progress=0.0,
+        )  # fmt: skip
+        takes = list(Take.objects.filter(claim=claim).select_related("panel", "parent"))
+        for take in takes:
+            publish(take.panel.storyboard_id, "take.started", _event(take, worker=worker))
+        queue_publish()
+    return takes
+
+
+def take_report_progress(
+    *, takes: list[Take], progress: float, previews: list[bytes] | None
+) -> None:
+    """Live only: the bar and the forming image reach every viewer; the row is touched elsewhere."""
+    for i, take in enumerate(takes):
+        data = _event(take, progress=round(progress, 4))
+        publish(take.panel.storyboard_id, "take.progress", data)
+        if previews:
+            jpeg = base64.b64encode(previews[i]).decode()
+            publish(take.panel.storyboard_id, "take.preview", {**data, "jpeg": jpeg})
+
+
+def takes_heartbeat(*, takes: list[Take], progress: float | None = None) -> set[int]:
+    """Prove the worker is alive. Returns the ids it should stop: cancel asked, or taken back."""
+    ids = {t.pk for t in takes}
+    fields = {"heartbeat_at": timezone.now()} | (
+        {"progress": progress} if progress is not None else {}
+    )
+    ours = Take.objects.filter(pk__in=ids, claim=takes[0].claim, status=Status.RUNNING)
+    ours.update(**fields)
+    keep = ours.filter(cancel_requested=False).values_list("pk", flat=True)
+    return ids - set(keep)
+
+
+def _finish(take: Take, status: str, **fields) -> bool:
+    """Write the end of a take, but only if this worker still holds it."""
+    now = timezone.now()
+    done = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
+        status=status, finished_at=now, heartbeat_at=now, **fields
+    )
+    if done:
+        take.refresh_from_db()
+    return bool(done)
+
+
+@transaction.atomic
+def take_succeed(
+    *, take: Take, png: bytes, mp4: bytes | None, timings: dict, gpu_seconds: float
+) -> bool:
+    name = f"p{take.panel.storyboard.project_id}/take-{take.id}"
+    take.image.save(f"{name}.png", ContentFile(png), save=False)
+    if mp4:
+        take.video.save(f"{name}.mp4", ContentFile(mp4), save=False)
+    if not _finish(take, Status.SUCCEEDED, progress=1.0, image=take.image.name, video=take.video.name,
+                   timings=timings, gpu_seconds=gpu_seconds, error=""):  # fmt: skip
+        log.warning("take %s was taken back before it finished; result dropped", take.id)
+        return False
+    # The newest image is what the panel shows; earlier picks stay one click away in the strip.
+    Panel.objects.filter(pk=take.panel_id).update(selected_take=take, updated_at=timezone.now())
+    publish(take.panel.storyboard_id, "take.succeeded", _event(take))
+    return True
+
+
+def take_fail(
+    *, take: Take, error: str, timings: dict | None = None, gpu_seconds: float = 0.0
+) -> bool:
+    fields = {"error": error[:2000], "timings": timings or take.timings, "gpu_seconds": gpu_seconds}
+    if _finish(take, Status.FAILED, **fields):
+        publish(take.panel.storyboard_id, "take.failed", _event(take, error=take.error))
+        return True
+    return False
+
+
+def take_mark_cancelled(*, take: Take, gpu_seconds: float = 0.0) -> bool:
+    if _finish(take, Status.CANCELLED, error="Cancelled while running.", gpu_seconds=gpu_seconds):
+        publish(take.panel.storyboard_id, "take.cancelled", _event(take))
+        return True
+    return False
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def takes_requeue_stale() -> list[int]:
+    """Running takes whose worker stopped beating: back in the queue, or failed after too many tries."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SLATE_STALE_AFTER_S)
+    stale = list(
+        Take.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).select_related("panel")
+    )
+    touched = []
+    for take in stale:
+        lost = f"Its worker ({take.worker or 'unknown'}) stopped answering"
+        with transaction.atomic():
+            if take.cancel_requested:
+                ok = _finish(take, Status.CANCELLED, error="Cancelled; its worker was lost.")
+                event = "take.cancelled"
+            elif take.attempts >= settings.SLATE_MAX_ATTEMPTS:
+                ok = _finish(
+                    take, Status.FAILED, error=f"{lost}, {take.attempts} times; giving up."
+                )
+                event = "take.failed"
+            else:
+                ok = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
+                    status=Status.QUEUED, claim="", worker="", progress=0.0, started_at=None,
+                    error=f"{lost}; queued again (attempt {take.attempts + 1}).",
+                )  # fmt: skip
+                take.refresh_from_db()
+                event = "take.queued"
+            if ok:
+                publish(take.panel.storyboard_id, event, _event(take, error=take.error))
+                touched.append(take.id)
+                if event == "take.queued":
+                    _enqueue_after_commit(take.id)
+    if touched:
+        queue_publish()
+    return touched
+
+
+def _enqueue_after_commit(take_id: int) -> None:
+    from .jobs import enqueue_wakeup
+
+    transaction.on_commit(lambda: enqueue_wakeup(take_id))
+
+
+def takes_reconcile() -> dict:
+    """Make Redis agree with the database: stale takes back in line, a wake-up for every
+    queued take (Redis may have been emptied). Extra wake-ups are harmless: a worker that
+    finds nothing to claim returns at once."""
+    from .jobs import enqueue_wakeup, pending_wakeups
+
+    requeued = takes_requeue_stale()
+    queued = list(
+        Take.objects.filter(status=Status.QUEUED).order_by("queued_at").values_list("pk", flat=True)
+    )
+    missing = len(queued) - pending_wakeups()
+    for take_id in queued[: max(missing, 0)]:
+        enqueue_wakeup(take_id)
+    return {"requeued": requeued, "queued": len(queued), "wakeups_added": max(missing, 0)}

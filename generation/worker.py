@@ -1,0 +1,210 @@
+"""The GPU worker: keeps pipelines warm in its own process and runs claimed takes.
+
+Started by `manage.py rqworker takes --worker-class generation.worker.TakeWorker`. TakeWorker is
+an RQ SimpleWorker: jobs run in the worker's own process (no fork after torch is imported, no
+model load per job). A background thread beats the heart of running takes and reconciles the
+database with Redis every few seconds, so a killed worker or an emptied Redis strands nothing.
+"""
+
+import io
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from rq.worker import SimpleWorker
+
+from . import services
+from .models import Take
+
+log = logging.getLogger(__name__)
+
+_engine = None
+
+
+def engine() -> "Engine":
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+class Progress:
+    """Step callback state for one batch: throttled events, heartbeats and stop checks."""
+
+    def __init__(self, takes: list[Take], timeout_s: float):
+        self.takes = takes
+        self.deadline = time.monotonic() + timeout_s
+        self.stopped: set[int] = set()  # cancelled, or taken back by the reconciler
+        self.timed_out = False
+        self._last_event = self._last_beat = 0.0
+
+    def live(self) -> list[Take]:
+        return [t for t in self.takes if t.id not in self.stopped]
+
+    def on_step(self, step: int, total: int, previews: list[bytes] | None) -> None:
+        now = time.monotonic()
+        fraction = step / total if total else 1.0
+        if previews or now - self._last_event >= 1 / settings.SLATE_PROGRESS_HZ or step == total:
+            self._last_event = now
+            live = self.live()
+            shown = [previews[self.takes.index(t)] for t in live] if previews else None
+            services.take_report_progress(takes=live, progress=fraction, previews=shown)
+        if now - self._last_beat >= 0.5:
+            self._last_beat = now
+            self.beat(progress=fraction)
+
+    def beat(self, progress: float | None = None) -> None:
+        self.stopped |= services.takes_heartbeat(takes=self.takes, progress=progress)
+
+    def should_stop(self) -> bool:
+        self.timed_out = time.monotonic() > self.deadline
+        return self.timed_out or len(self.stopped) == len(self.takes)
+
+
+class Engine:
+    def __init__(self):
+        from .pipelines import PipelineHost
+
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.host = PipelineHost(models=settings.SLATE_MODELS, cache_dir=settings.SLATE_MODEL_DIR)
+        self.current: Progress | None = None
+
+    def serve(self, hint: int | None = None) -> int:
+        takes = services.take_claim_batch(worker=self.name, hint=hint)
+        if takes:
+            self.run(takes)
+        return len(takes)
+
+    def run(self, takes: list[Take]) -> None:
+        from .pipelines import RenderInterrupted
+
+        head = takes[0]
+        spec_timeout = (settings.SLATE_MODELS.get(head.model_key) or {}).get("timeout_s", 300)
+        progress = self.current = Progress(takes, spec_timeout)
+        timings = {
+            "queue_wait_s": [round((t.started_at - t.queued_at).total_seconds(), 3) for t in takes]
+        }
+        t0 = time.monotonic()
+        try:
+            timings["load_s"] = round(self.host.load(head.model_key), 3)
+            t1 = time.monotonic()
+            rendered = self.host.render(
+                self.request_for(takes), on_step=progress.on_step,
+                should_stop=progress.should_stop, preview_every=settings.SLATE_PREVIEW_EVERY,
+            )  # fmt: skip
+            timings["sampling_s"] = round(time.monotonic() - t1, 3)
+        except RenderInterrupted:
+            self.end_interrupted(progress, time.monotonic() - t0, spec_timeout)
+            return
+        except (
+            Exception
+        ) as error:  # a bad model or a crash in a pipeline fails these takes, not the worker
+            log.exception("takes %s failed", [t.id for t in takes])
+            share = (time.monotonic() - t0) / len(takes)
+            for take in takes:
+                services.take_fail(
+                    take=take, error=f"{type(error).__name__}: {error}", gpu_seconds=share
+                )
+            return
+        finally:
+            self.current = None
+        self.save(progress, rendered, timings, time.monotonic() - t0)
+
+    def request_for(self, takes: list[Take]):
+        from .pipelines import RenderRequest, Shot
+
+        head = takes[0]
+        shots = [
+            Shot(prompt=t.prompt, negative_prompt=t.negative_prompt, seed=t.seed,
+                 init_image=_open_image(t.parent.image) if t.parent_id else None,
+                 mask_image=_open_image(t.mask).convert("L") if t.mask else None)
+            for t in takes
+        ]  # fmt: skip
+        return RenderRequest(
+            model=head.model_key, tool=head.tool, shots=shots, width=head.width,
+            height=head.height, steps=head.steps, guidance=head.guidance,
+            strength=head.strength if head.strength is not None else 0.6,
+            num_frames=head.num_frames or 8, fps=head.fps or 8,
+        )  # fmt: skip
+
+    def end_interrupted(self, progress: Progress, elapsed: float, timeout_s: float) -> None:
+        share = elapsed / len(progress.takes)
+        for take in progress.takes:
+            if progress.timed_out and take.id not in progress.stopped:
+                services.take_fail(
+                    take=take, error=f"Timed out after {timeout_s} s.", gpu_seconds=share
+                )
+            else:
+                services.take_mark_cancelled(take=take, gpu_seconds=share)
+
+    def save(self, progress: Progress, rendered: list, timings: dict, elapsed: float) -> None:
+        from .media import encode_mp4, encode_png
+
+        progress.beat()  # learn about cancels that arrived during the last steps
+        share = elapsed / len(progress.takes)
+        for i, (take, result) in enumerate(zip(progress.takes, rendered, strict=True)):
+            if take.id in progress.stopped:
+                services.take_mark_cancelled(take=take, gpu_seconds=share)
+                continue
+            t0 = time.monotonic()
+            frames = result.frames
+            png = encode_png(frames[0] if frames else result.image, _png_metadata(take))
+            mp4 = encode_mp4(frames, take.fps or 8) if frames else None
+            own = {**timings, "queue_wait_s": timings["queue_wait_s"][i], "batch_size": len(rendered),
+                   "save_s": round(time.monotonic() - t0, 3)}  # fmt: skip
+            services.take_succeed(take=take, png=png, mp4=mp4, timings=own, gpu_seconds=share)
+
+
+def _open_image(field):
+    from PIL import Image
+
+    with field.open("rb") as handle:
+        return Image.open(io.BytesIO(handle.read())).convert("RGB")
+
+
+def _png_metadata(take: Take) -> dict[str, str]:
+    fields = {
+        "take": take.id, "tool": take.tool, "prompt": take.prompt,
+        "negative_prompt": take.negative_prompt, "model": take.model_key,
+        "model_source": take.model_source, "model_revision": take.model_revision,
+        "seed": take.seed, "steps": take.steps, "guidance": take.guidance,
+        "width": take.width, "height": take.height, "strength": take.strength,
+        "scale": take.scale, "parent_take": take.parent_id, "author": take.author.username,
+    }  # fmt: skip
+    return {key: str(value) for key, value in fields.items() if value not in (None, "")}
+
+
+# --- the RQ worker ---------------------------------------------------------------------------
+
+
+def _background(stop: threading.Event) -> None:
+    """Heartbeats for the running batch (also during a long model load) and periodic reconcile."""
+    next_reconcile = time.monotonic() + settings.SLATE_RECONCILE_EVERY_S
+    while not stop.wait(settings.SLATE_HEARTBEAT_S):
+        try:
+            if (current := engine().current) is not None:
+                current.beat()
+            if time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + settings.SLATE_RECONCILE_EVERY_S
+                services.takes_reconcile()
+        except Exception:  # the database or Redis may blink; try again next beat
+            log.exception("worker background pass failed")
+        finally:
+            close_old_connections()
+
+
+class TakeWorker(SimpleWorker):
+    def work(self, *args, **kwargs):
+        engine()  # build the host before the first job
+        log.info("reconcile at start: %s", services.takes_reconcile())
+        close_old_connections()
+        stop = threading.Event()
+        threading.Thread(target=_background, args=(stop,), daemon=True, name="slate-beat").start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            stop.set()

@@ -1,0 +1,243 @@
+"""Projects, members, storyboards, panels and comments over JSON. Thin: select, call, shape."""
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Router, Schema
+from pydantic import Field
+
+from studio.types import Id, PathId, ShortText, Text
+
+from . import selectors, services
+from .models import AspectRatio, CameraMove, Membership, Role, ShotType
+
+router = Router(tags=["storyboards"])
+
+RoleName = Literal[tuple(Role.values)]
+
+
+class MemberOut(Schema):
+    id: int
+    username: str
+    role: str
+
+    @staticmethod
+    def resolve_username(m):
+        return m.user.username
+
+
+class StoryboardBrief(Schema):
+    id: int
+    title: str
+    created_at: datetime
+
+
+class ProjectOut(Schema):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class ProjectDetail(ProjectOut):
+    role: str
+    members: list[MemberOut]
+    storyboards: list[StoryboardBrief]
+
+
+class ProjectIn(Schema):
+    name: ShortText
+
+
+class MemberIn(Schema):
+    username: ShortText
+    role: RoleName
+
+
+class MemberPatch(Schema):
+    role: RoleName
+
+
+class StoryboardIn(Schema):
+    title: ShortText
+
+
+class PanelFields(Schema):
+    prompt: Text | None = None
+    negative_prompt: Text | None = None
+    shot_type: Literal[tuple(ShotType.values)] | None = None
+    camera_move: Literal[tuple(CameraMove.values)] | None = None
+    action: Text | None = Field(None, max_length=20_000)
+    dialogue: Text | None = Field(None, max_length=20_000)
+    notes: Text | None = Field(None, max_length=20_000)
+    duration_ms: int | None = Field(None, ge=100, le=600_000)
+    aspect_ratio: Literal[tuple(AspectRatio.values)] | None = None
+
+
+class PanelPatch(PanelFields):
+    selected_take: Id | None = None
+    position: int | None = Field(None, ge=0, le=100_000)
+
+
+class PanelOut(Schema):
+    id: int
+    storyboard: int = Field(alias="storyboard_id")
+    position: int
+    prompt: str
+    negative_prompt: str
+    shot_type: str
+    camera_move: str
+    action: str
+    dialogue: str
+    notes: str
+    duration_ms: int
+    aspect_ratio: str
+    selected_take: int | None = Field(alias="selected_take_id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoryboardOut(Schema):
+    id: int
+    project: int = Field(alias="project_id")
+    title: str
+    created_at: datetime
+    panels: list[PanelOut]
+
+
+class CommentIn(Schema):
+    body: Text = Field(max_length=10_000)
+    take: Id | None = None
+
+
+class CommentOut(Schema):
+    id: int
+    panel: int = Field(alias="panel_id")
+    take: int | None = Field(alias="take_id")
+    author: str
+    body: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_author(c):
+        return c.author.username
+
+
+def _project_detail(project, membership):
+    members = Membership.objects.filter(project=project).select_related("user")
+    return {
+        "id": project.id, "name": project.name, "created_at": project.created_at,
+        "role": membership.role, "members": list(members),
+        "storyboards": list(project.storyboards.order_by("created_at")),
+    }  # fmt: skip
+
+
+@router.get("/projects", response=list[ProjectOut])
+def list_projects(request):
+    return selectors.projects_for_user(user=request.user)
+
+
+@router.post("/projects", response={201: ProjectDetail})
+def create_project(request, body: ProjectIn):
+    project = services.project_create(user=request.user, name=body.name)
+    return 201, _project_detail(
+        *selectors.project_get_for_member(user=request.user, project_id=project.id)
+    )
+
+
+@router.get("/projects/{project_id}", response=ProjectDetail)
+def get_project(request, project_id: PathId):
+    return _project_detail(
+        *selectors.project_get_for_member(user=request.user, project_id=project_id)
+    )
+
+
+@router.post("/projects/{project_id}/members", response={201: MemberOut})
+def add_member(request, project_id: PathId, body: MemberIn):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    return 201, services.member_add(project=project, username=body.username, role=body.role)
+
+
+def _member(request, project_id: int, member_id: int) -> Membership:
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    target = project.memberships.select_related("user").filter(pk=member_id).first()
+    if target is None:
+        from django.http import Http404
+
+        raise Http404
+    return target
+
+
+@router.patch("/projects/{project_id}/members/{member_id}", response=MemberOut)
+def change_member(request, project_id: PathId, member_id: PathId, body: MemberPatch):
+    return services.member_set_role(
+        membership=_member(request, project_id, member_id), role=body.role
+    )
+
+
+@router.delete("/projects/{project_id}/members/{member_id}", response={204: None})
+def remove_member(request, project_id: PathId, member_id: PathId):
+    services.member_remove(membership=_member(request, project_id, member_id))
+    return 204, None
+
+
+@router.post("/projects/{project_id}/storyboards", response={201: StoryboardOut})
+def create_storyboard(request, project_id: PathId, body: StoryboardIn):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "edit")
+    storyboard = services.storyboard_create(project=project, user=request.user, title=body.title)
+    return 201, {
+        **StoryboardBrief.from_orm(storyboard).dict(),
+        "project_id": project.id,
+        "panels": [],
+    }
+
+
+@router.get("/storyboards/{storyboard_id}", response=StoryboardOut)
+def get_storyboard(request, storyboard_id: PathId):
+    storyboard, _ = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    storyboard.panels_in_order = list(storyboard.panels.order_by("position"))
+    return {
+        "id": storyboard.id, "project_id": storyboard.project_id, "title": storyboard.title,
+        "created_at": storyboard.created_at, "panels": storyboard.panels_in_order,
+    }  # fmt: skip
+
+
+@router.post("/storyboards/{storyboard_id}/panels", response={201: PanelOut})
+def create_panel(request, storyboard_id: PathId, body: PanelFields):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    return 201, services.panel_create(storyboard=storyboard, user=request.user, **body.dict())
+
+
+@router.patch("/panels/{panel_id}", response=PanelOut)
+def update_panel(request, panel_id: PathId, body: PanelPatch):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    fields = body.dict(exclude_unset=True)
+    position = fields.pop("position", None)
+    if fields:
+        panel = services.panel_update(panel=panel, **fields)
+    if position is not None:
+        panel = services.panel_move(panel=panel, position=position)
+    panel.refresh_from_db()
+    return panel
+
+
+@router.get("/panels/{panel_id}/comments", response=list[CommentOut])
+def list_comments(request, panel_id: PathId):
+    panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    return selectors.comments_for_panel(panel=panel)
+
+
+@router.post("/panels/{panel_id}/comments", response={201: CommentOut})
+def add_comment(request, panel_id: PathId, body: CommentIn):
+    panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    return 201, services.comment_add(
+        panel=panel, author=request.user, body=body.body, take_id=body.take
+    )

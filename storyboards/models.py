@@ -1,0 +1,289 @@
+"""Projects, their people and their boards. Takes live in generation.models."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    DIRECTOR = "director", "Director"
+    WRITER = "writer", "Writer"
+    ARTIST = "artist", "Artist"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may do beyond reading and commenting (which every member may).
+EDIT_ROLES = {Role.OWNER, Role.DIRECTOR, Role.WRITER, Role.ARTIST}
+SUPERVISE_ROLES = {Role.OWNER, Role.DIRECTOR}  # e.g. cancel someone else's take
+MANAGE_ROLES = {Role.OWNER}
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.user} as {self.role} in {self.project}"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in EDIT_ROLES
+
+    @property
+    def can_supervise(self) -> bool:
+        return self.role in SUPERVISE_ROLES
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGE_ROLES
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts. Only its hash is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- Screenplay structure: shaped now so panels can link to script lines later ---------------
+
+
+class Script(models.Model):
+    class Format(models.TextChoices):
+        FOUNTAIN = "fountain", "Fountain"
+        FDX = "fdx", "Final Draft (FDX)"
+        PLAIN = "plain", "Plain text"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scripts")
+    title = models.CharField(max_length=200)
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.FOUNTAIN)
+    source = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.title
+
+
+class Scene(models.Model):
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="scenes")
+    position = models.PositiveIntegerField()
+    number = models.CharField(max_length=16, blank=True)
+    heading = models.CharField(max_length=300)  # INT. DINER - NIGHT
+    first_line = models.PositiveIntegerField(null=True, blank=True)
+    last_line = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["script", "position"]
+
+    def __str__(self):
+        return self.heading
+
+
+class Character(models.Model):
+    """Carried into every prompt that names it: consistency needs structure."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="characters")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="character_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Location(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="location_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class StylePreset(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="style_presets")
+    name = models.CharField(max_length=120)
+    prompt_suffix = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+# --- Boards ---------------------------------------------------------------------------------
+
+
+class Storyboard(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="storyboards")
+    title = models.CharField(max_length=200)
+    script = models.ForeignKey(
+        Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="storyboards"
+    )
+    style_preset = models.ForeignKey(
+        StylePreset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class ShotType(models.TextChoices):
+    UNSET = "", "—"
+    EXTREME_WIDE = "ews", "Extreme wide"
+    WIDE = "ws", "Wide"
+    FULL = "fs", "Full"
+    MEDIUM = "ms", "Medium"
+    MEDIUM_CLOSE = "mcu", "Medium close-up"
+    CLOSE_UP = "cu", "Close-up"
+    EXTREME_CLOSE_UP = "ecu", "Extreme close-up"
+    OVER_THE_SHOULDER = "ots", "Over the shoulder"
+    POV = "pov", "Point of view"
+    INSERT = "insert", "Insert"
+
+
+class CameraMove(models.TextChoices):
+    STATIC = "static", "Static"
+    PAN = "pan", "Pan"
+    TILT = "tilt", "Tilt"
+    DOLLY = "dolly", "Dolly"
+    TRUCK = "truck", "Truck"
+    CRANE = "crane", "Crane"
+    ZOOM = "zoom", "Zoom"
+    HANDHELD = "handheld", "Handheld"
+    STEADICAM = "steadicam", "Steadicam"
+
+
+class AspectRatio(models.TextChoices):
+    WIDE_239 = "2.39:1", "2.39:1 Scope"
+    WIDE_185 = "1.85:1", "1.85:1 Flat"
+    HD = "16:9", "16:9"
+    ACADEMY = "4:3", "4:3"
+    SQUARE = "1:1", "1:1"
+    VERTICAL = "9:16", "9:16"
+
+
+class Panel(models.Model):
+    storyboard = models.ForeignKey(Storyboard, on_delete=models.CASCADE, related_name="panels")
+    position = models.PositiveIntegerField()
+    prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+    shot_type = models.CharField(max_length=8, choices=ShotType.choices, blank=True, default="")
+    camera_move = models.CharField(
+        max_length=12, choices=CameraMove.choices, default=CameraMove.STATIC
+    )
+    action = models.TextField(blank=True)
+    dialogue = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=2000)
+    aspect_ratio = models.CharField(max_length=8, choices=AspectRatio.choices, default="16:9")
+    selected_take = models.ForeignKey(
+        "generation.Take", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scene = models.ForeignKey(
+        Scene, null=True, blank=True, on_delete=models.SET_NULL, related_name="panels"
+    )
+    script_first_line = models.PositiveIntegerField(null=True, blank=True)
+    script_last_line = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["storyboard", "position"]
+        indexes = [models.Index(fields=["storyboard", "position"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_ms__gte=100) & models.Q(duration_ms__lte=600_000),
+                name="panel_duration_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"Panel {self.position + 1} of {self.storyboard}"
+
+    @property
+    def aspect_css(self) -> str:
+        """'2.39:1' -> '2.39 / 1', for CSS aspect-ratio."""
+        return self.aspect_ratio.replace(":", " / ")
+
+
+class Comment(models.Model):
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="comments")
+    # Review comes later: a comment may be pinned on one take, at a point of its frame.
+    take = models.ForeignKey(
+        "generation.Take", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    pin_x = models.FloatField(null=True, blank=True)
+    pin_y = models.FloatField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.author}: {self.body[:40]}"

@@ -1,0 +1,70 @@
+"""Reads that need care: every access check lives here, and outsiders get 404."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from .models import Comment, Membership, Panel, Project, Storyboard
+
+
+def membership_get(*, user, project_id: int) -> Membership:
+    """The user's membership of a project, or 404: an outsider must not learn it exists."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Membership.objects.select_related("project").get(project_id=project_id, user=user)
+    except Membership.DoesNotExist:
+        raise Http404 from None
+
+
+def require(membership: Membership, right: str) -> None:
+    """403 for a member whose role lacks the right (members already know the project exists)."""
+    if not getattr(membership, f"can_{right}"):
+        raise PermissionDenied(f"Your role ({membership.role}) cannot {right} in this project.")
+
+
+def projects_for_user(*, user) -> QuerySet[Project]:
+    return Project.objects.filter(memberships__user=user).order_by("-created_at")
+
+
+def project_get_for_member(*, user, project_id: int) -> tuple[Project, Membership]:
+    membership = membership_get(user=user, project_id=project_id)
+    return membership.project, membership
+
+
+def storyboard_get_for_member(*, user, storyboard_id: int) -> tuple[Storyboard, Membership]:
+    storyboard = Storyboard.objects.filter(pk=storyboard_id).first()
+    if storyboard is None:
+        raise Http404
+    return storyboard, membership_get(user=user, project_id=storyboard.project_id)
+
+
+def panel_get_for_member(*, user, panel_id: int) -> tuple[Panel, Membership]:
+    panel = Panel.objects.select_related("storyboard").filter(pk=panel_id).first()
+    if panel is None:
+        raise Http404
+    return panel, membership_get(user=user, project_id=panel.storyboard.project_id)
+
+
+def _cards(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+    from generation.models import Take
+
+    takes = Take.objects.order_by("queued_at", "id")
+    comments = Comment.objects.select_related("author").order_by("created_at", "id")
+    return panels.select_related("selected_take").prefetch_related(
+        Prefetch("takes", queryset=takes), Prefetch("comments", queryset=comments)
+    )
+
+
+def panels_for_storyboard(*, storyboard: Storyboard) -> list[Panel]:
+    """Panels in order with what a card shows: 3 queries whatever the number of panels
+    (panels with their selected take, their takes, their comments with authors)."""
+    return list(_cards(storyboard.panels.order_by("position")))
+
+
+def panel_for_card(*, panel_id: int) -> Panel | None:
+    return _cards(Panel.objects.filter(pk=panel_id)).first()
+
+
+def comments_for_panel(*, panel: Panel) -> QuerySet[Comment]:
+    return panel.comments.select_related("author").order_by("created_at", "id")

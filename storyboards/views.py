@@ -1,0 +1,334 @@
+"""Pages. Thin: a selector checks access, a service changes things, a template shows them.
+
+htmx posts get partials back; the same partials travel over the storyboard socket (live.py).
+"""
+
+import mimetypes
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from generation import services as takes
+from generation.models import ACTIVE, Status, Take
+from generation.registry import models_for_tool
+from generation.selectors import gpu_seconds_for_project, queue_positions, take_get_for_member
+from studio.auth import request_user
+
+from . import selectors, services
+from .models import AspectRatio, CameraMove, Membership, Role, ShotType
+
+
+def _errors(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(m for messages in error.message_dict.values() for m in messages)
+    return " ".join(error.messages)
+
+
+def _notice(request, panel_id: int, message: str, status: int = 422) -> HttpResponse:
+    response = render(request, "storyboards/_notice.html", {"message": message}, status=status)
+    response["HX-Retarget"] = f"#panel-{panel_id}-notice"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def signup(request):
+    if not settings.SLATE_SIGNUP_ENABLED:
+        raise Http404
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        return redirect("project-list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --- projects ------------------------------------------------------------------------------
+
+
+@login_required
+def project_list(request):
+    error = None
+    if request.method == "POST":
+        try:
+            project = services.project_create(user=request.user, name=request.POST.get("name", ""))
+            return redirect("project-detail", project_id=project.id)
+        except ValidationError as e:
+            error = _errors(e)
+    projects = selectors.projects_for_user(user=request.user)
+    return render(request, "storyboards/project_list.html", {"projects": projects, "error": error})
+
+
+@login_required
+def project_detail(request, project_id: int):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    error = None
+    if request.method == "POST":
+        selectors.require(membership, "edit")
+        try:
+            board = services.storyboard_create(
+                project=project, user=request.user, title=request.POST.get("title", "")
+            )
+            return redirect("storyboard-detail", storyboard_id=board.id)
+        except ValidationError as e:
+            error = _errors(e)
+    context = {
+        "project": project, "membership": membership, "error": error,
+        "storyboards": project.storyboards.order_by("created_at"),
+        "members": project.memberships.select_related("user").order_by("created_at"),
+        "roles": Role.choices, "gpu": gpu_seconds_for_project(project_id=project.id),
+    }  # fmt: skip
+    return render(request, "storyboards/project_detail.html", context)
+
+
+@login_required
+@require_POST
+def member_change(request, project_id: int):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    action = request.POST.get("action")
+    try:
+        if action == "add":
+            services.member_add(project=project, username=request.POST.get("username", "").strip(),
+                                role=request.POST.get("role", ""))  # fmt: skip
+        else:
+            target = project.memberships.filter(pk=request.POST.get("member") or 0).first()
+            if target is None:
+                raise Http404
+            if action == "remove":
+                services.member_remove(membership=target)
+            else:
+                services.member_set_role(membership=target, role=request.POST.get("role", ""))
+    except ValidationError as e:
+        from django.contrib import messages
+
+        messages.error(request, _errors(e))
+    return redirect("project-detail", project_id=project.id)
+
+
+# --- storyboard page -------------------------------------------------------------------------
+
+
+def panel_context(panel, membership: Membership, positions: dict | None = None) -> dict:
+    all_takes = list(panel.takes.all())
+    active = [t for t in all_takes if t.status in ACTIVE]
+    current = active[-1] if active else None
+    latest = all_takes[-1] if all_takes else None
+    if positions is None and current is not None and current.status == Status.QUEUED:
+        positions = queue_positions()
+    return {
+        "panel": panel, "membership": membership, "takes": all_takes,
+        "finished": [t for t in all_takes if t.status == Status.SUCCEEDED],
+        "current": current, "waiting": len(active) - 1 if active else 0,
+        "position": (positions or {}).get(current.id, (None,))[0] if current else None,
+        "failed": latest if latest is not None and latest.status == Status.FAILED else None,
+        "selected": panel.selected_take,
+    }  # fmt: skip
+
+
+def _storyboard_page_context(storyboard, membership) -> dict:
+    positions = queue_positions()
+    panels = selectors.panels_for_storyboard(storyboard=storyboard)
+    return {
+        "storyboard": storyboard, "project": storyboard.project, "membership": membership,
+        "cards": [panel_context(p, membership, positions) for p in panels],
+        "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
+        "aspect_ratios": AspectRatio.choices, "image_models": models_for_tool("text2image"),
+        "video_models": models_for_tool("video"),
+    }  # fmt: skip
+
+
+@login_required
+@require_GET
+def storyboard_detail(request, storyboard_id: int):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    return render(
+        request, "storyboards/storyboard.html", _storyboard_page_context(storyboard, membership)
+    )
+
+
+def _panel_fields(post) -> dict:
+    names = (
+        "prompt",
+        "negative_prompt",
+        "shot_type",
+        "camera_move",
+        "action",
+        "dialogue",
+        "notes",
+        "aspect_ratio",
+    )
+    fields = {name: post[name] for name in names if name in post}
+    if post.get("duration_s"):
+        try:
+            fields["duration_ms"] = round(float(post["duration_s"]) * 1000)
+        except ValueError:
+            raise ValidationError({"duration_ms": "Duration is a number of seconds."}) from None
+    return fields
+
+
+def _render_card_region(request, panel_id, membership, template):
+    panel = selectors.panel_for_card(panel_id=panel_id)
+    return render(request, template, panel_context(panel, membership))
+
+
+@login_required
+@require_POST
+def panel_add(request, storyboard_id: int):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    try:
+        panel = services.panel_create(
+            storyboard=storyboard, user=request.user, **_panel_fields(request.POST)
+        )
+    except ValidationError as e:
+        return HttpResponse(_errors(e), status=422)
+    return _render_card_region(request, panel.id, membership, "storyboards/_panel.html")
+
+
+@login_required
+def panel_edit(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    error = None
+    if request.method == "POST":
+        try:
+            services.panel_update(panel=panel, **_panel_fields(request.POST))
+            response = _render_card_region(
+                request, panel.id, membership, "storyboards/_panel_meta.html"
+            )
+            response["HX-Retarget"] = f"#panel-{panel.id}-meta"
+            response["HX-Reswap"] = "outerHTML"
+            response["HX-Trigger"] = "panel-saved"
+            return response
+        except ValidationError as e:
+            error = _errors(e)
+            panel.refresh_from_db()
+    context = {"panel": panel, "error": error, "shot_types": ShotType.choices,
+               "camera_moves": CameraMove.choices, "aspect_ratios": AspectRatio.choices}  # fmt: skip
+    return render(request, "storyboards/_panel_edit.html", context, status=422 if error else 200)
+
+
+@login_required
+@require_POST
+def panel_move(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    try:
+        services.panel_move(panel=panel, position=int(request.POST.get("position", "")))
+    except (ValueError, ValidationError):
+        return HttpResponse("That position is outside the storyboard.", status=422)
+    order = panel.storyboard.panels.order_by("position").values_list("pk", flat=True)
+    return HttpResponse(f'<div id="panel-order" data-order="{",".join(map(str, order))}"></div>')
+
+
+def _take_options(post) -> dict:
+    """Form fields to take_request options; blanks mean 'use the model's default'."""
+    options = {"tool": post.get("tool", "text2image"), "model": post.get("model") or None,
+               "mask": post.get("mask") or None}  # fmt: skip
+    numbers = {"seed": int, "steps": int, "width": int, "height": int, "guidance": float,
+               "strength": float, "parent_take": int, "scale": int, "num_frames": int, "fps": int}  # fmt: skip
+    for name, kind in numbers.items():
+        if post.get(name, "").strip():
+            try:
+                options[name] = kind(post[name])
+            except ValueError:
+                raise ValidationError({name: f"{name} must be a number."}) from None
+    return options
+
+
+@login_required
+@require_POST
+def panel_generate(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    try:
+        takes.take_request(panel=panel, author=request.user, **_take_options(request.POST))
+    except ValidationError as e:
+        return _notice(request, panel.id, _errors(e))
+    return _render_card_region(request, panel.id, membership, "storyboards/_panel_frame.html")
+
+
+@login_required
+@require_POST
+def storyboard_generate_all(request, storyboard_id: int):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    queued = takes.storyboard_generate_all(storyboard=storyboard, author=request.user)
+    return HttpResponse(
+        f"{len(queued)} panels queued."
+        if queued
+        else "Every panel with a prompt is already on its way."
+    )
+
+
+@login_required
+@require_POST
+def take_action(request, take_id: int, action: str):
+    take, membership = take_get_for_member(user=request.user, take_id=take_id)
+    if action == "select":
+        selectors.require(membership, "edit")
+        do = lambda: services.panel_update(panel=take.panel, selected_take=take.id)  # noqa: E731
+    elif action == "cancel":
+        selectors.require(membership, "edit")
+        do = lambda: takes.take_cancel(take=take, by=request.user, membership=membership)  # noqa: E731
+    elif action == "retry":
+        selectors.require(membership, "edit")
+        do = lambda: takes.take_retry(take=take, author=request.user)  # noqa: E731
+    else:
+        raise Http404
+    try:
+        do()
+    except ValidationError as e:
+        return _notice(request, take.panel_id, _errors(e))
+    return _render_card_region(request, take.panel_id, membership, "storyboards/_panel_frame.html")
+
+
+@login_required
+@require_POST
+def comment_add(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    try:
+        services.comment_add(panel=panel, author=request.user, body=request.POST.get("body", ""))
+    except ValidationError as e:
+        return _notice(request, panel.id, _errors(e))
+    return _render_card_region(request, panel.id, membership, "storyboards/_comments.html")
+
+
+# --- media ---------------------------------------------------------------------------------
+
+
+@require_GET
+def media(request, name: str):
+    """Take images, videos and masks, for members of the take's project only (session or Bearer)."""
+    user = request_user(request)
+    take = (
+        Take.objects.filter(Q(image=name) | Q(video=name) | Q(mask=name))
+        .select_related("panel__storyboard")
+        .first()
+    )
+    if take is None or not user.is_authenticated:
+        raise Http404
+    selectors.membership_get(user=user, project_id=take.panel.storyboard.project_id)
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(name):
+        raise Http404
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -1,0 +1,89 @@
+"""The JSON API: one NinjaAPI, a router per app, one way to answer errors."""
+
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied, ValidationError
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer, django_auth
+
+from storyboards.services import token_issue
+
+from .auth import user_for_token
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Slate API",
+    version="1",
+    description="Projects, storyboards, panels, takes and comments. Auth: `Authorization: Bearer <token>` "
+    "from POST /api/auth/token, or the browser session.",
+    auth=[BearerAuth(), django_auth],
+    docs_url="/docs",
+)
+
+
+def _validation_detail(error: ValidationError) -> list[dict]:
+    if hasattr(error, "error_dict"):
+        return [
+            {
+                "loc": ["body", field],
+                "msg": " ".join(m for e in errors for m in e.messages),
+                "type": "value_error",
+            }
+            for field, errors in error.error_dict.items()
+        ]
+    return [{"loc": ["body"], "msg": " ".join(error.messages), "type": "value_error"}]
+
+
+@api.exception_handler(ValidationError)
+def on_invalid(request, error: ValidationError):
+    return api.create_response(request, {"detail": _validation_detail(error)}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request, error: PermissionDenied):
+    return api.create_response(
+        request, {"detail": str(error) or "Your role cannot do that."}, status=403
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, error):
+    return api.create_response(
+        request, {"detail": "Sign in or send a valid Bearer token."}, status=401
+    )
+
+
+class Credentials(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+
+
+class Detail(Schema):
+    detail: str
+
+
+@api.post("/auth/token", auth=None, response={200: TokenOut, 401: Detail}, tags=["auth"])
+def create_token(request, body: Credentials):
+    user = authenticate(request, username=body.username, password=body.password)
+    if user is None:
+        return 401, {"detail": "Wrong username or password."}
+    return 200, {"token": token_issue(user=user)}
+
+
+from generation.api import router as generation_router  # noqa: E402
+from storyboards.api import router as storyboards_router  # noqa: E402
+
+api.add_router("/", storyboards_router)
+api.add_router("/", generation_router)

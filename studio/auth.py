@@ -1,0 +1,30 @@
+"""Bearer tokens for scripts, sessions for browsers: one lookup shared by API, media and sockets."""
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from storyboards.models import ApiToken
+
+
+def user_for_token(key: str | None):
+    if not key or len(key) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key)).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+def bearer_from_header(value: str | None) -> str | None:
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
+def request_user(request):
+    """The session user, else the bearer token's user, else anonymous."""
+    if request.user.is_authenticated:
+        return request.user
+    user = user_for_token(bearer_from_header(request.headers.get("Authorization")))
+    return user or AnonymousUser()

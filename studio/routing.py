@@ -1,0 +1,8 @@
+from django.urls import path
+
+from storyboards import consumers
+
+websocket_urlpatterns = [
+    path("ws/storyboards/<int:storyboard_id>/events", consumers.StoryboardEventsConsumer.as_asgi()),
+    path("ws/storyboards/<int:storyboard_id>/live", consumers.StoryboardLiveConsumer.as_asgi()),
+]

@@ -1,0 +1,211 @@
+"""Slate settings. Everything a deployment changes comes from the environment (see README)."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SLATE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """A per-checkout key kept in var/, so sessions survive restarts without configuration."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("DEBUG", False)
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "django_rq",
+    "storyboards",
+    "generation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+ASGI_APPLICATION = "studio.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "storyboards.context.studio",
+            ],
+        },
+    },
+]
+
+# SQLite (embedded, WAL) by default; DATABASE_URL points at PostgreSQL in CI and production.
+SQLITE_PATH = VAR_DIR / "slate.sqlite3"
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{SQLITE_PATH}", conn_max_age=0, conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE: a writer takes the lock up front instead of failing mid-transaction
+        # when the web process and a worker write at once.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+if name := os.environ.get("SLATE_DB_NAME"):
+    # Lets test subprocesses (daphne, workers) open the test database pytest created.
+    DATABASES["default"]["NAME"] = name
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "project-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # serve straight from the source tree: no collectstatic step
+
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "SLATE_MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"
+        )
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+    }
+}
+RQ_QUEUES = {"takes": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
+RQ_SHOW_ADMIN_LINK = True
+
+# --- Slate ---------------------------------------------------------------------------------
+SLATE_SIGNUP_ENABLED = _env_bool("SLATE_SIGNUP_ENABLED", True)
+SLATE_MODEL_DIR = Path(os.environ.get("SLATE_MODEL_DIR", VAR_DIR / "models"))
+SLATE_DEFAULT_MODEL = os.environ.get("SLATE_DEFAULT_MODEL", "tiny")
+SLATE_MAX_PROMPT = 2000
+SLATE_PROGRESS_HZ = 10  # progress events per second per take, at most
+SLATE_PREVIEW_EVERY = 2  # steps between latent previews
+SLATE_HEARTBEAT_S = 5  # a running take's worker touches it this often
+SLATE_STALE_AFTER_S = int(os.environ.get("SLATE_STALE_AFTER_S", 30))  # then it counts as lost
+SLATE_RECONCILE_EVERY_S = int(os.environ.get("SLATE_RECONCILE_EVERY_S", 10))
+SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed
+
+_TINY_LIMITS = {"min_size": 32, "max_size": 512, "max_steps": 50, "max_batch": 4, "max_frames": 16}
+_UPSCALE_LIMITS = {"min_size": 32, "max_size": 256, "max_steps": 50, "max_batch": 4}
+SLATE_MODELS = {
+    "tiny": {
+        "label": "Tiny SD (random weights: produces noise)",
+        "kind": "stable-diffusion",
+        "source": "builtin:tiny-sd",
+        "revision": None,
+        "tools": ["text2image", "variation", "inpaint", "video"],
+        "defaults": {
+            "steps": 4,
+            "guidance": 5.0,
+            "width": 64,
+            "height": 64,
+            "strength": 0.6,
+            "num_frames": 8,
+            "fps": 8,
+        },
+        "limits": _TINY_LIMITS,
+        "timeout_s": 300,
+        "motion_adapter": "builtin:tiny-motion",
+        "preview": "linear",
+        "upscalers": {"2": "tiny-upscale-x2", "4": "tiny-upscale-x4"},
+    },
+    "tiny-upscale-x2": {
+        "label": "Tiny 2x upscaler (random weights)",
+        "kind": "upscale",
+        "scale": 2,
+        "source": "builtin:tiny-upscale-x2",
+        "tools": ["upscale"],
+        "defaults": {"steps": 4, "guidance": 0.0},
+        "limits": _UPSCALE_LIMITS,
+        "timeout_s": 300,
+    },
+    "tiny-upscale-x4": {
+        "label": "Tiny 4x upscaler (random weights)",
+        "kind": "upscale",
+        "scale": 4,
+        "source": "builtin:tiny-upscale-x4",
+        "tools": ["upscale"],
+        "defaults": {"steps": 4, "guidance": 0.0},
+        "limits": _UPSCALE_LIMITS,
+        "timeout_s": 300,
+    },
+}
+# More models (a real one such as stabilityai/sd-turbo, see README) come from a JSON file.
+if models_file := os.environ.get("SLATE_MODELS_FILE"):
+    SLATE_MODELS.update(json.loads(Path(models_file).read_text()))
+
+if not _env_bool("SLATE_ALLOW_DOWNLOADS", False):
+    # No code path may need the internet by default: fail fast instead of hanging on the hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "rq.worker": {"level": "WARNING"}},
+}
