@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from storyboards.selectors import panel_get_for_member, require, storyboard_get_for_member
@@ -97,7 +97,7 @@ def request_take(request, panel_id: PathId, body: TakeIn):
     panel, membership = panel_get_for_member(user=request.user, panel_id=panel_id)
     require(membership, "edit")
     take = services.take_request(panel=panel, author=request.user, **body.dict())
-    return 202, take_out(take)
+    return Status(202, take_out(take))
 
 
 @router.get("/panels/{panel_id}/takes", response=list[TakeOut])
@@ -125,7 +125,7 @@ def cancel_take(request, take_id: PathId):
 def retry_take(request, take_id: PathId):
     take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
     require(membership, "edit")
-    return 202, take_out(services.take_retry(take=take, author=request.user))
+    return Status(202, take_out(services.take_retry(take=take, author=request.user)))
 
 
 class GenerateAllOut(Schema):
@@ -140,7 +140,7 @@ def generate_all(request, storyboard_id: PathId):
     require(membership, "edit")
     takes = services.storyboard_generate_all(storyboard=storyboard, author=request.user)
     positions = {k: v[0] for k, v in selectors.queue_positions().items()}
-    return 202, {"takes": [take_out(t, positions.get(t.id)) for t in takes]}
+    return Status(202, {"takes": [take_out(t, positions.get(t.id)) for t in takes]})
 
 
 class ModelOut(Schema):

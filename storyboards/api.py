@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from studio.types import Id, PathId, ShortText, Text
@@ -139,9 +139,10 @@ def list_projects(request):
 @router.post("/projects", response={201: ProjectDetail})
 def create_project(request, body: ProjectIn):
     project = services.project_create(user=request.user, name=body.name)
-    return 201, _project_detail(
+    detail = _project_detail(
         *selectors.project_get_for_member(user=request.user, project_id=project.id)
     )
+    return Status(201, detail)
 
 
 @router.get("/projects/{project_id}", response=ProjectDetail)
@@ -155,7 +156,7 @@ def get_project(request, project_id: PathId):
 def add_member(request, project_id: PathId, body: MemberIn):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     selectors.require(membership, "manage")
-    return 201, services.member_add(project=project, username=body.username, role=body.role)
+    return Status(201, services.member_add(project=project, username=body.username, role=body.role))
 
 
 def _member(request, project_id: int, member_id: int) -> Membership:
@@ -179,7 +180,7 @@ def change_member(request, project_id: PathId, member_id: PathId, body: MemberPa
 @router.delete("/projects/{project_id}/members/{member_id}", response={204: None})
 def remove_member(request, project_id: PathId, member_id: PathId):
     services.member_remove(membership=_member(request, project_id, member_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/projects/{project_id}/storyboards", response={201: StoryboardOut})
@@ -187,11 +188,8 @@ def create_storyboard(request, project_id: PathId, body: StoryboardIn):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     selectors.require(membership, "edit")
     storyboard = services.storyboard_create(project=project, user=request.user, title=body.title)
-    return 201, {
-        **StoryboardBrief.from_orm(storyboard).dict(),
-        "project_id": project.id,
-        "panels": [],
-    }
+    out = {**StoryboardBrief.from_orm(storyboard).dict(), "project_id": project.id, "panels": []}
+    return Status(201, out)
 
 
 @router.get("/storyboards/{storyboard_id}", response=StoryboardOut)
@@ -199,10 +197,9 @@ def get_storyboard(request, storyboard_id: PathId):
     storyboard, _ = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
     )
-    storyboard.panels_in_order = list(storyboard.panels.order_by("position"))
     return {
         "id": storyboard.id, "project_id": storyboard.project_id, "title": storyboard.title,
-        "created_at": storyboard.created_at, "panels": storyboard.panels_in_order,
+        "created_at": storyboard.created_at, "panels": list(storyboard.panels.order_by("position")),
     }  # fmt: skip
 
 
@@ -212,7 +209,9 @@ def create_panel(request, storyboard_id: PathId, body: PanelFields):
         user=request.user, storyboard_id=storyboard_id
     )
     selectors.require(membership, "edit")
-    return 201, services.panel_create(storyboard=storyboard, user=request.user, **body.dict())
+    return Status(
+        201, services.panel_create(storyboard=storyboard, user=request.user, **body.dict())
+    )
 
 
 @router.patch("/panels/{panel_id}", response=PanelOut)
@@ -238,6 +237,7 @@ def list_comments(request, panel_id: PathId):
 @router.post("/panels/{panel_id}/comments", response={201: CommentOut})
 def add_comment(request, panel_id: PathId, body: CommentIn):
     panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    return 201, services.comment_add(
+    comment = services.comment_add(
         panel=panel, author=request.user, body=body.body, take_id=body.take
     )
+    return Status(201, comment)

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, django_auth
 
@@ -78,8 +78,8 @@ class Detail(Schema):
 def create_token(request, body: Credentials):
     user = authenticate(request, username=body.username, password=body.password)
     if user is None:
-        return 401, {"detail": "Wrong username or password."}
-    return 200, {"token": token_issue(user=user)}
+        return Status(401, {"detail": "Wrong username or password."})
+    return Status(200, {"token": token_issue(user=user)})
 
 
 from generation.api import router as generation_router  # noqa: E402

@@ -8,3 +8,10 @@ from studio.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SLATE_SIGNUP_ENABLED = True
+
+# Each test run gets its own database, so two runs (or a run beside `make run`) never collide.
+_engine = DATABASES["default"]["ENGINE"]  # noqa: F405
+if _engine.endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_slate_{os.getpid()}"}  # noqa: F405
