@@ -49,7 +49,7 @@ web: redis migrate
 	$(PY) -m daphne -b 127.0.0.1 -p $(PORT) studio.asgi:application
 
 worker: redis migrate
-	$(PY) manage.py rqworker takes --worker-class generation.worker.TakeWorker
+	$(PY) manage.py rqworker $${SLATE_QUEUE:-takes} --worker-class generation.worker.TakeWorker
 
 reconcile: install
 	$(PY) manage.py reconcile_takes

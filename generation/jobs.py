@@ -6,12 +6,11 @@ Jobs take ids, never objects.
 """
 
 import django_rq
-
-QUEUE = "takes"
+from django.conf import settings
 
 
 def queue():
-    return django_rq.get_queue(QUEUE)
+    return django_rq.get_queue(settings.SLATE_QUEUE)
 
 
 def enqueue_wakeup(take_id: int) -> None:

@@ -35,7 +35,8 @@ class BrowserOriginValidator(OriginValidator):
         return self.validate_origin(parsed_origin)
 
     def validate_origin(self, parsed_origin):
-        return is_same_domain(parsed_origin.hostname or "", settings.ALLOWED_HOSTS) or any(
+        host = parsed_origin.hostname or ""
+        return any(is_same_domain(host, pattern) for pattern in settings.ALLOWED_HOSTS) or any(
             self.match_allowed_origin(parsed_origin, origin)
             for origin in settings.CSRF_TRUSTED_ORIGINS
         )

@@ -131,10 +131,16 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "capacity": 1500,
+            "expiry": 30,
+            "prefix": os.environ.get("SLATE_CHANNEL_PREFIX", "asgi"),
+        },
     }
 }
-RQ_QUEUES = {"takes": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
+SLATE_QUEUE = os.environ.get("SLATE_QUEUE", "takes")  # the RQ queue GPU workers listen on
+RQ_QUEUES = {SLATE_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
 RQ_SHOW_ADMIN_LINK = True
 
 # --- Slate ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 
 from storyboards import services as boards
@@ -24,8 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def clean_redis():
-    """Tests own their Redis database (tests.settings picks one): start from empty."""
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    """Tests own their queue on the test Redis database (tests.settings picks both)."""
+    from generation.jobs import queue
+
+    queue().empty()
 
 
 @pytest.fixture(autouse=True)
@@ -125,6 +126,8 @@ def subprocess_env(**extra) -> dict:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "REDIS_URL": settings.REDIS_URL,
+        "SLATE_QUEUE": settings.SLATE_QUEUE,
+        "SLATE_CHANNEL_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         "SLATE_DB_NAME": str(connection.settings_dict["NAME"]),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SLATE_MODEL_DIR": str(settings.SLATE_MODEL_DIR),
@@ -153,7 +156,7 @@ class Processes:
         return proc
 
     def worker(self, **env) -> subprocess.Popen:
-        args = ["manage.py", "rqworker", "takes", "--worker-class", "generation.worker.TakeWorker"]
+        args = ["manage.py", "rqworker", settings.SLATE_QUEUE, "--worker-class", "generation.worker.TakeWorker"]
         return self.start(args, "worker", **env)
 
     def studio(self, **env) -> str:

@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# A queue and channel prefix per test run: two runs on one Redis never steal each other's work.
+# Subprocesses started by tests inherit these through the environment.
+os.environ.setdefault("SLATE_QUEUE", f"takes-test-{os.getpid()}")
+os.environ.setdefault("SLATE_CHANNEL_PREFIX", f"test{os.getpid()}")
 
 from studio.settings import *  # noqa: E402,F403
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             python,
             "manage.py",
             "rqworker",
-            "takes",
+            settings.SLATE_QUEUE,
             "--worker-class",
             "generation.worker.TakeWorker",
         ]

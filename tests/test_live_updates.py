@@ -1,0 +1,147 @@
+"""Storyboard sockets over the real channels-redis layer: who may listen, and what they hear."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+
+from generation import services as takes
+from storyboards import services as boards
+from studio.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user) -> str:
+    """A real signed-in browser session, as the page's socket would carry it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"sessionid={session.session_key}"
+
+
+def communicator(path, cookie=None, token=None, origin=None):
+    headers = []
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def events_until(comm, wanted: str, limit=20):
+    seen = []
+    for _ in range(limit):
+        message = json.loads(await comm.receive_from(timeout=5))
+        seen.append(message)
+        if message["type"] == wanted:
+            return message, seen
+    raise AssertionError(f"no {wanted} in {seen}")
+
+
+def test_member_with_token_hears_comments_panels_and_takes(storyboard, panel, vic, dana):
+    token = boards.token_issue(user=vic)
+
+    async def run():
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/events", token=token)
+        connected, _ = await comm.connect()
+        assert connected
+        hello = json.loads(await comm.receive_from())
+        assert hello == {"type": "hello", "storyboard": storyboard.id}
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="Tighter.")
+        comment, _ = await events_until(comm, "comment.created")
+        assert comment["panel"] == panel.id and "comment" in comment and "ts" in comment
+        new = await database_sync_to_async(boards.panel_create)(storyboard=storyboard, user=dana, prompt="b")
+        created, _ = await events_until(comm, "panel.created")
+        assert created["panel"] == new.id
+        take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
+        queued, _ = await events_until(comm, "take.queued")
+        assert queued["take"] == take.id and queued["panel"] == panel.id
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_outsider_and_anonymous_sockets_are_refused(storyboard, olga):
+    token = boards.token_issue(user=olga)
+    cookie = session_cookie(olga)
+
+    async def run():
+        for comm in (
+            communicator(f"/ws/storyboards/{storyboard.id}/events", token=token),
+            communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie),
+            communicator(f"/ws/storyboards/{storyboard.id}/events"),
+            communicator("/ws/storyboards/999999/events", token=token),
+        ):
+            connected, _ = await comm.connect()
+            assert not connected
+            await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_cross_site_browser_socket_is_refused(storyboard, vic):
+    cookie = session_cookie(vic)
+
+    async def run():
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="https://evil.example")
+        connected, _ = await comm.connect()
+        assert not connected
+        ok = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000")
+        connected, _ = await ok.connect()
+        assert connected
+        await ok.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_htmx_socket_gets_out_of_band_fragments(storyboard, panel, vic, dana):
+    cookie = session_cookie(vic)
+
+    async def run():
+        from channels.db import database_sync_to_async
+
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
+        connected, _ = await comm.connect()
+        assert connected
+        await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="Push in slower.")
+        html = await comm.receive_from(timeout=5)
+        assert f'id="panel-{panel.id}-comments"' in html and 'hx-swap-oob="true"' in html
+        assert "Push in slower." in html
+        take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
+        frames = [await comm.receive_from(timeout=5) for _ in range(2)]  # take.queued + queue.updated
+        joined = "".join(frames)
+        assert f'id="panel-{panel.id}-frame"' in joined and f"take-{take.id}-queue" in joined
+        await database_sync_to_async(takes.take_report_progress)(takes=[take], progress=0.5, previews=[b"\xff\xd8jpeg"])
+        progress = await comm.receive_from(timeout=5)
+        assert f'id="take-{take.id}-bar"' in progress and "width:50%" in progress
+        preview = await comm.receive_from(timeout=5)
+        assert f'id="panel-{panel.id}-preview"' in preview and "data:image/jpeg;base64," in preview
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_viewer_fragments_have_no_edit_controls(storyboard, panel, vic, dana):
+    cookie = session_cookie(vic)
+
+    async def run():
+        from channels.db import database_sync_to_async
+
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
+        await comm.connect()
+        await database_sync_to_async(boards.panel_create)(storyboard=storyboard, user=dana, prompt="c")
+        html = await comm.receive_from(timeout=5)
+        assert "beforeend:#panels" in html and "data-generate" not in html and "data-edit" not in html
+        await comm.disconnect()
+
+    async_to_sync(run)()
