@@ -132,7 +132,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # Longer than channels-redis' 5 s BZPOPMIN: redis-py's own 5 s default makes an
+            # idle socket raise TimeoutError exactly when the blocking pop returns.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             "capacity": 1500,
             "expiry": 30,
             "prefix": os.environ.get("SLATE_CHANNEL_PREFIX", "asgi"),
@@ -150,7 +152,9 @@ SLATE_DEFAULT_MODEL = os.environ.get("SLATE_DEFAULT_MODEL", "tiny")
 SLATE_MAX_PROMPT = 2000
 SLATE_PROGRESS_HZ = 10  # progress events per second per take, at most
 SLATE_PREVIEW_EVERY = 2  # steps between latent previews
-SLATE_HEARTBEAT_S = 5  # a running take's worker touches it this often
+SLATE_HEARTBEAT_S = float(
+    os.environ.get("SLATE_HEARTBEAT_S", 5)
+)  # a running take's worker touches it this often
 SLATE_STALE_AFTER_S = int(os.environ.get("SLATE_STALE_AFTER_S", 30))  # then it counts as lost
 SLATE_RECONCILE_EVERY_S = int(os.environ.get("SLATE_RECONCILE_EVERY_S", 10))
 SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed

@@ -19,7 +19,10 @@ def session_cookie(user) -> str:
     from django.contrib.sessions.backends.db import SessionStore
 
     session = SessionStore()
-    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = (
+        str(user.pk),
+        "django.contrib.auth.backends.ModelBackend",
+    )
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return f"sessionid={session.session_key}"
@@ -60,7 +63,9 @@ def test_member_with_token_hears_comments_panels_and_takes(storyboard, panel, vi
         await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="Tighter.")
         comment, _ = await events_until(comm, "comment.created")
         assert comment["panel"] == panel.id and "comment" in comment and "ts" in comment
-        new = await database_sync_to_async(boards.panel_create)(storyboard=storyboard, user=dana, prompt="b")
+        new = await database_sync_to_async(boards.panel_create)(
+            storyboard=storyboard, user=dana, prompt="b"
+        )
         created, _ = await events_until(comm, "panel.created")
         assert created["panel"] == new.id
         take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
@@ -93,10 +98,14 @@ def test_cross_site_browser_socket_is_refused(storyboard, vic):
     cookie = session_cookie(vic)
 
     async def run():
-        comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="https://evil.example")
+        comm = communicator(
+            f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="https://evil.example"
+        )
         connected, _ = await comm.connect()
         assert not connected
-        ok = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000")
+        ok = communicator(
+            f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000"
+        )
         connected, _ = await ok.connect()
         assert connected
         await ok.disconnect()
@@ -113,15 +122,21 @@ def test_htmx_socket_gets_out_of_band_fragments(storyboard, panel, vic, dana):
         comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
         connected, _ = await comm.connect()
         assert connected
-        await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="Push in slower.")
+        await database_sync_to_async(boards.comment_add)(
+            panel=panel, author=dana, body="Push in slower."
+        )
         html = await comm.receive_from(timeout=5)
         assert f'id="panel-{panel.id}-comments"' in html and 'hx-swap-oob="true"' in html
         assert "Push in slower." in html
         take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
-        frames = [await comm.receive_from(timeout=5) for _ in range(2)]  # take.queued + queue.updated
+        frames = [
+            await comm.receive_from(timeout=5) for _ in range(2)
+        ]  # take.queued + queue.updated
         joined = "".join(frames)
         assert f'id="panel-{panel.id}-frame"' in joined and f"take-{take.id}-queue" in joined
-        await database_sync_to_async(takes.take_report_progress)(takes=[take], progress=0.5, previews=[b"\xff\xd8jpeg"])
+        await database_sync_to_async(takes.take_report_progress)(
+            takes=[take], progress=0.5, previews=[b"\xff\xd8jpeg"]
+        )
         progress = await comm.receive_from(timeout=5)
         assert f'id="take-{take.id}-bar"' in progress and "width:50%" in progress
         preview = await comm.receive_from(timeout=5)
@@ -139,9 +154,13 @@ def test_viewer_fragments_have_no_edit_controls(storyboard, panel, vic, dana):
 
         comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
         await comm.connect()
-        await database_sync_to_async(boards.panel_create)(storyboard=storyboard, user=dana, prompt="c")
+        await database_sync_to_async(boards.panel_create)(
+            storyboard=storyboard, user=dana, prompt="c"
+        )
         html = await comm.receive_from(timeout=5)
-        assert "beforeend:#panels" in html and "data-generate" not in html and "data-edit" not in html
+        assert (
+            "beforeend:#panels" in html and "data-generate" not in html and "data-edit" not in html
+        )
         await comm.disconnect()
 
     async_to_sync(run)()
