@@ -156,7 +156,13 @@ class Processes:
         return proc
 
     def worker(self, **env) -> subprocess.Popen:
-        args = ["manage.py", "rqworker", settings.SLATE_QUEUE, "--worker-class", "generation.worker.TakeWorker"]
+        args = [
+            "manage.py",
+            "rqworker",
+            settings.SLATE_QUEUE,
+            "--worker-class",
+            "generation.worker.TakeWorker",
+        ]
         return self.start(args, "worker", **env)
 
     def studio(self, **env) -> str:

@@ -51,7 +51,13 @@ def test_a_200_panel_bulk_run_does_not_starve_a_single_take(storyboard, dana, ar
 
 
 def test_claim_batches_compatible_takes_up_to_the_model_limit(panel, dana, settings):
-    settings.SLATE_MODELS = {**settings.SLATE_MODELS, "tiny": {**settings.SLATE_MODELS["tiny"], "limits": {**settings.SLATE_MODELS["tiny"]["limits"], "max_batch": 3}}}
+    settings.SLATE_MODELS = {
+        **settings.SLATE_MODELS,
+        "tiny": {
+            **settings.SLATE_MODELS["tiny"],
+            "limits": {**settings.SLATE_MODELS["tiny"]["limits"], "max_batch": 3},
+        },
+    }
     same = [ask(panel, dana, seed=i) for i in range(4)]
     other_size = ask(panel, dana, width=128)
     claimed = services.take_claim_batch(worker="w1")
@@ -71,7 +77,9 @@ def test_two_workers_never_claim_the_same_take(panel, dana):
     assert [t.id for t in first] == [take.id] and second == []
 
 
-def test_each_queued_take_gets_a_wakeup_and_reconcile_restores_lost_ones(panel, dana, django_capture_on_commit_callbacks):
+def test_each_queued_take_gets_a_wakeup_and_reconcile_restores_lost_ones(
+    panel, dana, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         takes = [ask(panel, dana) for _ in range(3)]
     assert jobs.pending_wakeups() == 3
@@ -84,7 +92,9 @@ def test_each_queued_take_gets_a_wakeup_and_reconcile_restores_lost_ones(panel, 
     assert Take.objects.filter(pk__in=[t.pk for t in takes], status="queued").count() == 3
 
 
-def test_stale_running_take_is_requeued_then_failed_after_max_attempts(panel, dana, settings, django_capture_on_commit_callbacks):
+def test_stale_running_take_is_requeued_then_failed_after_max_attempts(
+    panel, dana, settings, django_capture_on_commit_callbacks
+):
     take = ask(panel, dana)
     for attempt in range(1, settings.SLATE_MAX_ATTEMPTS + 1):
         [claimed] = services.take_claim_batch(worker="doomed")
@@ -109,7 +119,10 @@ def test_late_result_from_a_presumed_dead_worker_is_dropped(panel, dana):
     [claimed] = services.take_claim_batch(worker="slow")
     Take.objects.filter(pk=take.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     services.takes_requeue_stale()
-    assert services.take_succeed(take=claimed, png=b"png", mp4=None, timings={}, gpu_seconds=1.0) is False
+    assert (
+        services.take_succeed(take=claimed, png=b"png", mp4=None, timings={}, gpu_seconds=1.0)
+        is False
+    )
     take.refresh_from_db()
     assert take.status == "queued" and not take.image
 
