@@ -70,7 +70,11 @@ class Engine:
         from .pipelines import PipelineHost
 
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.host = PipelineHost(models=settings.SLATE_MODELS, cache_dir=settings.SLATE_MODEL_DIR)
+        self.host = PipelineHost(
+            models=settings.SLATE_MODELS,
+            cache_dir=settings.SLATE_MODEL_DIR,
+            device=os.environ.get("SLATE_DEVICE") or None,  # else CUDA, MPS, CPU in that order
+        )
         self.current: Progress | None = None
 
     def serve(self, hint: int | None = None) -> int:
