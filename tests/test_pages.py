@@ -1,0 +1,104 @@
+"""Server-rendered pages: sign-up, projects, members, the storyboard and its htmx actions."""
+
+import pytest
+
+from generation.models import Take
+from storyboards.models import Comment, Membership, Panel, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_creates_an_account_and_can_be_turned_off(client, settings):
+    response = client.post(
+        "/signup/",
+        {
+            "username": "newbie",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    settings.SLATE_SIGNUP_ENABLED = False
+    client.logout()
+    assert client.get("/signup/").status_code == 404
+
+
+def test_pages_need_sign_in(client, project):
+    response = client.get(f"/projects/{project.id}/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_project_list_and_create(client, dana, project):
+    client.force_login(dana)
+    assert "Night Shift" in client.get("/").content.decode()
+    response = client.post("/", {"name": "Second Unit"})
+    created = Project.objects.get(name="Second Unit")
+    assert response.status_code == 302 and Membership.objects.get(project=created).role == "owner"
+
+
+def test_owner_manages_members_from_the_project_page(client, dana, olga, project):
+    client.force_login(dana)
+    page = client.get(f"/projects/{project.id}/").content.decode()
+    assert "Add member" in page and "GPU time" in page
+    client.post(
+        f"/projects/{project.id}/members/", {"action": "add", "username": "olga", "role": "writer"}
+    )
+    member = Membership.objects.get(project=project, user=olga)
+    client.post(
+        f"/projects/{project.id}/members/",
+        {"action": "role", "member": member.id, "role": "director"},
+    )
+    assert Membership.objects.get(pk=member.pk).role == "director"
+    client.post(f"/projects/{project.id}/members/", {"action": "remove", "member": member.id})
+    assert not Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_non_owner_sees_no_member_controls(client, arti, project):
+    client.force_login(arti)
+    assert "Add member" not in client.get(f"/projects/{project.id}/").content.decode()
+
+
+def test_storyboard_page_shows_panels_with_pinned_query_count(
+    client, dana, storyboard, panel, django_assert_max_num_queries
+):
+    from storyboards import services as boards
+
+    for i in range(5):
+        boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}")
+    client.force_login(dana)
+    # session, user, storyboard, membership, queue positions, panels, takes, comments,
+    # the two registry lookups do not touch the database; the rest is template lookups
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
+    assert page.count('class="panel"') == 6 and "a diner at night, rain" in page
+    assert 'ws-connect="/ws/storyboards/' in page and "htmx" in page
+
+
+def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel):
+    client.force_login(dana)
+    added = client.post(
+        f"/storyboards/{storyboard.id}/panels/", {"prompt": "the getaway car", "shot_type": "ws"}
+    )
+    assert added.status_code == 200 and "the getaway car" in added.content.decode()
+    new = Panel.objects.get(prompt="the getaway car")
+    edited = client.post(
+        f"/panels/{new.id}/edit/", {"prompt": "the getaway car, rain", "duration_s": "3.5"}
+    )
+    assert edited.status_code == 200 and edited["HX-Retarget"] == f"#panel-{new.id}-meta"
+    new.refresh_from_db()
+    assert new.prompt == "the getaway car, rain" and new.duration_ms == 3500
+    generated = client.post(f"/panels/{new.id}/generate/", {"tool": "text2image", "seed": "5"})
+    assert generated.status_code == 200 and Take.objects.get(panel=new).seed == 5
+    refused = client.post(f"/panels/{new.id}/generate/", {"tool": "text2image", "width": "65"})
+    assert refused.status_code == 422 and "multiple of 8" in refused.content.decode()
+    assert refused["HX-Retarget"] == f"#panel-{new.id}-notice"
+    commented = client.post(f"/panels/{new.id}/comments/", {"body": "Faster cut."})
+    assert "Faster cut." in commented.content.decode() and Comment.objects.count() == 1
+    moved = client.post(f"/panels/{new.id}/move/", {"position": "0"})
+    assert f'data-order="{new.id},{panel.id}"' in moved.content.decode()
+
+
+def test_static_assets_are_served_locally(client):
+    assert client.get("/static/vendor/htmx-ext-ws-2.0.4.js").status_code == 200
+    assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
