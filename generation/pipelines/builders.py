@@ -35,7 +35,7 @@ HALF_PRECISION_BUILTINS = {"sd-turbo-arch"}
 
 
 def builtin_name(source: str) -> str | None:
-    """ "builtin:tiny-sd" -> "tiny-sd"; None for a hub repo id or a local directory."""
+    """The builtin's name ("tiny-sd" for "builtin:tiny-sd"); None for a hub id or a directory."""
     return source.removeprefix(BUILTIN_PREFIX) if source.startswith(BUILTIN_PREFIX) else None
 
 
@@ -68,8 +68,9 @@ def _locked(lock_path: Path) -> Iterator[None]:
 def _build_into(name: str, target: Path, dtype: torch.dtype) -> None:
     # Save into a scratch directory and rename: a reader never sees a half-written model.
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    scratch.chmod(0o755)  # mkdtemp makes it private; other users' workers may load it too
     try:
-        with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
+        with torch.random.fork_rng():  # leave the caller's random state alone
             torch.manual_seed(SEED)
             model = BUILTINS[name]()
         if name in HALF_PRECISION_BUILTINS and dtype == torch.float16:

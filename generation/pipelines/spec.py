@@ -6,7 +6,7 @@ never pay for importing torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class RenderRequest:
 @dataclass
 class Rendered:
     image: Image | None = None  # image tools
-    frames: list[Image] | None = field(default=None)  # video
+    frames: list[Image] | None = None  # video
 
 
 class RenderInterrupted(Exception):
@@ -59,37 +59,35 @@ class ModelLoadError(RuntimeError):
 def check_request(request: RenderRequest, entry: dict) -> None:
     """Raise ValueError naming the first thing wrong with a request for this registry entry.
 
-    Cheap and torch-free, so the web process can refuse bad input before queueing it.
+    Cheap and torch-free, so the web process can refuse bad input before queueing it. The entry's
+    "limits" must hold min_size, max_size, max_steps, max_batch (and max_frames for video).
     """
-    limits = entry.get("limits", {})
-    if request.tool not in entry.get("tools", ()):
+    limits = entry["limits"]
+    if request.tool not in entry["tools"]:
         raise ValueError(f"model {request.model!r} does not offer tool {request.tool!r}")
-    if not request.shots:
-        raise ValueError("a render needs at least one shot")
-    if len(request.shots) > limits.get("max_batch", len(request.shots)):
-        raise ValueError(f"at most {limits['max_batch']} shots per render")
-    for side in (request.width, request.height):
-        # The UNet halves the latent several times and the VAE shrinks it again: 8 keeps both exact.
-        if side % 8:
-            raise ValueError(
-                f"width and height must be multiples of 8, got {request.width}x{request.height}"
-            )
-        if not limits.get("min_size", side) <= side <= limits.get("max_size", side):
-            raise ValueError(
-                f"size must be between {limits['min_size']} and {limits['max_size']} px"
-            )
-    if not 1 <= request.steps <= limits.get("max_steps", request.steps):
-        raise ValueError(f"steps must be between 1 and {limits.get('max_steps', request.steps)}")
+    _check_range("shots per render", len(request.shots), 1, limits["max_batch"])
+    # The UNet halves the latents two or three times and the VAE shrinks them first: sides on
+    # an 8 px grid keep every level exact instead of failing deep inside the pipeline.
+    if request.width % 8 or request.height % 8:
+        raise ValueError(
+            f"width and height must be multiples of 8, got {request.width}x{request.height}"
+        )
+    _check_range("width", request.width, limits["min_size"], limits["max_size"])
+    _check_range("height", request.height, limits["min_size"], limits["max_size"])
+    _check_range("steps", request.steps, 1, limits["max_steps"])
     if request.tool in ("variation", "inpaint"):
         if not 0 < request.strength <= 1:
-            raise ValueError("strength must be in (0, 1]")
+            raise ValueError(f"strength must be above 0 and at most 1, got {request.strength}")
         if int(request.steps * request.strength) < 1:
             raise ValueError("steps x strength is below one step: raise steps or strength")
     if request.tool in TOOLS_WITH_INIT_IMAGE and any(s.init_image is None for s in request.shots):
         raise ValueError(f"tool {request.tool!r} needs an init image on every shot")
     if request.tool == "inpaint" and any(s.mask_image is None for s in request.shots):
         raise ValueError("inpaint needs a mask image on every shot")
-    if request.tool == "video" and not 1 <= request.num_frames <= limits.get(
-        "max_frames", request.num_frames
-    ):
-        raise ValueError(f"num_frames must be between 1 and {limits.get('max_frames')}")
+    if request.tool == "video":
+        _check_range("num_frames", request.num_frames, 1, limits["max_frames"])
+
+
+def _check_range(what: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, got {value}")
