@@ -118,7 +118,18 @@ def _decode_mask(mask_b64: str | None, width: int, height: int) -> bytes:
     return data
 
 
-def _take_params(spec: ModelSpec, tool: str, parent: Take | None, options: dict) -> dict:
+def _frame_size(aspect: str, width: int, height: int, max_size: int) -> tuple[int, int]:
+    """The model's default size reshaped to the panel's aspect ratio, on the 8 px grid:
+    the short side keeps the default, the long side grows (within the model's limit)."""
+    across, down = (float(part) for part in aspect.split(":"))
+    short = min(width, height)
+    long = min(max_size, max(8, round(short * max(across, down) / min(across, down) / 8) * 8))
+    return (long, short) if across >= down else (short, long)
+
+
+def _take_params(
+    spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect: str
+) -> dict:
     """Fill defaults from the registry and check every limit; raises ValidationError."""
     d, lim = spec.defaults, spec.limits
     get = lambda name, default: default if options.get(name) is None else options[name]  # noqa: E731
@@ -139,10 +150,10 @@ def _take_params(spec: ModelSpec, tool: str, parent: Take | None, options: dict)
                     f"{tool} works at the parent take's size ({parent.width}x{parent.height}).",
                 )
     else:
-        params["width"], params["height"] = (
-            get("width", d.get("width", 64)),
-            get("height", d.get("height", 64)),
+        framed = _frame_size(
+            aspect, d.get("width", 64), d.get("height", 64), lim.get("max_size", 1024)
         )
+        params["width"], params["height"] = get("width", framed[0]), get("height", framed[1])
     _check_size(spec, params["width"], params["height"])
     if tool in (Tool.VARIATION, Tool.INPAINT):
         params["strength"] = get("strength", d.get("strength", 0.6))
@@ -171,7 +182,7 @@ def take_request(
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
     parent = _parent_for(panel, tool, parent_take)
     spec = _resolve_model(tool, model, parent, scale)
-    params = _take_params(spec, tool, parent, options)
+    params = _take_params(spec, tool, parent, options, panel.aspect_ratio)
     prompt = panel.prompt if tool != Tool.UPSCALE else parent.prompt
     if (
         len(prompt) > settings.SLATE_MAX_PROMPT

@@ -183,3 +183,13 @@ def test_generate_all_queues_bulk_takes_for_panels_with_prompts(api, dana, story
     assert len(takes) == 2 and {t["priority"] for t in takes} == {"bulk"}
     again = api(dana).post(f"/storyboards/{storyboard.id}/generate-all").json()["takes"]
     assert again == []  # panels already on their way are not queued twice
+
+
+@pytest.mark.parametrize(
+    "aspect, size",
+    [("16:9", (112, 64)), ("2.39:1", (152, 64)), ("1:1", (64, 64)), ("9:16", (64, 112))],
+)
+def test_default_size_follows_the_panels_aspect_ratio(api, dana, panel, aspect, size):
+    api(dana).patch(f"/panels/{panel.id}", {"aspect_ratio": aspect})
+    take = api(dana).post(f"/panels/{panel.id}/takes", {}).json()
+    assert (take["width"], take["height"]) == size

@@ -68,8 +68,14 @@
   });
   document.addEventListener("htmx:oobAfterSwap", () => { dedupe(); applyOrder(); });
   document.addEventListener("panel-saved", () => $("#editor") && $("#editor").close());
-  document.addEventListener("htmx:wsOpen", () => { const d = $("#live-status"); if (d) { d.className = "live-dot on"; d.textContent = "live"; } });
-  document.addEventListener("htmx:wsClose", () => { const d = $("#live-status"); if (d) { d.className = "live-dot off"; d.textContent = "reconnecting"; } });
+  let dropped = false;
+  document.addEventListener("htmx:wsOpen", () => {
+    const d = $("#live-status"); if (d) { d.className = "live-dot on"; d.textContent = "live"; }
+    // Events sent while the socket was down are gone: catch up from the page itself.
+    if (dropped) htmx.ajax("GET", location.pathname, { select: "#panels", target: "#panels", swap: "outerHTML" });
+    dropped = false;
+  });
+  document.addEventListener("htmx:wsClose", () => { dropped = true; const d = $("#live-status"); if (d) { d.className = "live-dot off"; d.textContent = "reconnecting"; } });
   document.addEventListener("htmx:wsAfterMessage", () => { dedupe(); applyOrder(); });
 
   // Keyboard: the focused panel is the subject of every shortcut.
