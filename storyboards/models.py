@@ -80,6 +80,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):
+        return f"API token of {self.user} ({self.created_at:%Y-%m-%d})"
+
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,46 +14,89 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Take',
+            name="Take",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool', models.CharField(choices=[('text2image', 'Text to image'), ('variation', 'Variation'), ('inpaint', 'Inpaint'), ('upscale', 'Upscale'), ('video', 'Text to video')], default='text2image', max_length=16)),
-                ('model_key', models.CharField(max_length=100)),
-                ('model_source', models.CharField(blank=True, max_length=300)),
-                ('model_revision', models.CharField(blank=True, max_length=100)),
-                ('prompt', models.TextField(blank=True)),
-                ('negative_prompt', models.TextField(blank=True)),
-                ('seed', models.BigIntegerField()),
-                ('steps', models.PositiveIntegerField()),
-                ('guidance', models.FloatField()),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('strength', models.FloatField(blank=True, null=True)),
-                ('scale', models.PositiveIntegerField(blank=True, null=True)),
-                ('num_frames', models.PositiveIntegerField(blank=True, null=True)),
-                ('fps', models.PositiveIntegerField(blank=True, null=True)),
-                ('mask', models.FileField(blank=True, upload_to='masks/')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'Interactive'), (1, 'Bulk')], default=0)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=12)),
-                ('progress', models.FloatField(default=0.0)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('claim', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('image', models.FileField(blank=True, upload_to='takes/')),
-                ('video', models.FileField(blank=True, upload_to='takes/')),
-                ('batch_size', models.PositiveSmallIntegerField(default=1)),
-                ('timings', models.JSONField(blank=True, default=dict)),
-                ('gpu_seconds', models.FloatField(default=0.0)),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='takes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tool",
+                    models.CharField(
+                        choices=[
+                            ("text2image", "Text to image"),
+                            ("variation", "Variation"),
+                            ("inpaint", "Inpaint"),
+                            ("upscale", "Upscale"),
+                            ("video", "Text to video"),
+                        ],
+                        default="text2image",
+                        max_length=16,
+                    ),
+                ),
+                ("model_key", models.CharField(max_length=100)),
+                ("model_source", models.CharField(blank=True, max_length=300)),
+                ("model_revision", models.CharField(blank=True, max_length=100)),
+                ("prompt", models.TextField(blank=True)),
+                ("negative_prompt", models.TextField(blank=True)),
+                ("seed", models.BigIntegerField()),
+                ("steps", models.PositiveIntegerField()),
+                ("guidance", models.FloatField()),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("strength", models.FloatField(blank=True, null=True)),
+                ("scale", models.PositiveIntegerField(blank=True, null=True)),
+                ("num_frames", models.PositiveIntegerField(blank=True, null=True)),
+                ("fps", models.PositiveIntegerField(blank=True, null=True)),
+                ("mask", models.FileField(blank=True, upload_to="masks/")),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "Interactive"), (1, "Bulk")], default=0
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("claim", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("image", models.FileField(blank=True, upload_to="takes/")),
+                ("video", models.FileField(blank=True, upload_to="takes/")),
+                ("batch_size", models.PositiveSmallIntegerField(default=1)),
+                ("timings", models.JSONField(blank=True, default=dict)),
+                ("gpu_seconds", models.FloatField(default=0.0)),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="takes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['queued_at', 'id'],
+                "ordering": ["queued_at", "id"],
             },
         ),
     ]

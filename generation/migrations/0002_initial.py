@@ -5,44 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('generation', '0001_initial'),
-        ('storyboards', '0001_initial'),
+        ("generation", "0001_initial"),
+        ("storyboards", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='take',
-            name='panel',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='takes', to='storyboards.panel'),
+            model_name="take",
+            name="panel",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="takes",
+                to="storyboards.panel",
+            ),
         ),
         migrations.AddField(
-            model_name='take',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='generation.take'),
+            model_name="take",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="children",
+                to="generation.take",
+            ),
         ),
         migrations.AddField(
-            model_name='take',
-            name='retry_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='generation.take'),
+            model_name="take",
+            name="retry_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="retries",
+                to="generation.take",
+            ),
         ),
         migrations.AddIndex(
-            model_name='take',
-            index=models.Index(fields=['status', 'priority', 'queued_at'], name='generation__status_463b14_idx'),
+            model_name="take",
+            index=models.Index(
+                fields=["status", "priority", "queued_at"], name="generation__status_463b14_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='take',
-            index=models.Index(fields=['panel', 'queued_at'], name='generation__panel_i_98cb4c_idx'),
+            model_name="take",
+            index=models.Index(
+                fields=["panel", "queued_at"], name="generation__panel_i_98cb4c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='take',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__gte', 0), ('progress__lte', 1)), name='take_progress_range'),
+            model_name="take",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__gte", 0), ("progress__lte", 1)),
+                name="take_progress_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='take',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'succeeded', 'failed', 'cancelled'])), name='take_status_valid'),
+            model_name="take",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["queued", "running", "succeeded", "failed", "cancelled"])
+                ),
+                name="take_status_valid",
+            ),
         ),
     ]
