@@ -69,6 +69,10 @@ class Engine:
     def __init__(self):
         from .pipelines import PipelineHost
 
+        if threads := os.environ.get("SLATE_TORCH_THREADS"):
+            import torch  # a busy small machine runs faster with fewer, uncontended threads
+
+            torch.set_num_threads(int(threads))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.host = PipelineHost(
             models=settings.SLATE_MODELS,
