@@ -9,7 +9,7 @@
 The studio runs on a throwaway var dir and Redis database, never on the developer's data:
 
     make bench                                                  # small profile, 16 images, CPU
-    make bench BENCH_ARGS="--rounds 3 --threads 1"              # a busy machine: see docs
+    make bench BENCH_ARGS="--rounds 3 --max-batch 1"            # overhead alone, no batching
     make bench BENCH_ARGS="--device cuda --profile sd-turbo-arch --n 32"
 
 The last line printed is one JSON object (keys in docs/performance.md), for scripts and CI.
@@ -71,10 +71,7 @@ PROMPTS = [
     "wide shot of an empty parking lot under sodium lights",
     "a train crossing a bridge at dawn",
 ]
-# socket_timeout: redis-py 8 defaults it to 5 s, the same as channels_redis' blocking read, so
-# daphne drops every event socket that stays quiet for 5 s (see docs/performance.md, "Known
-# problems"). The query string keeps the bench's socket alive until studio/settings.py does.
-REDIS_URL = "redis://127.0.0.1:6379/14?socket_timeout=30"
+REDIS_URL = "redis://127.0.0.1:6379/14"
 QUEUE = "takes"
 USERNAME, PASSWORD = "bench", "bench-secret-pw-1"
 RSS_EVERY_S = 0.05
@@ -82,7 +79,8 @@ RSS_EVERY_S = 0.05
 ISOLATION_UNSET = {
     "DATABASE_URL", "SLATE_DB_NAME", "MEDIA_ROOT", "SECRET_KEY", "SLATE_MEDIA_STORAGE",
     "SLATE_MODELS_FILE", "SLATE_VAR_DIR", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SLATE_QUEUE",
-    "SLATE_CHANNEL_PREFIX", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+    "SLATE_CHANNEL_PREFIX", "SLATE_DEVICE", "SLATE_TORCH_THREADS", "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
 }  # fmt: skip
 
 
@@ -127,7 +125,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-batch", type=int, default=4, help="the worker's batch limit (4)")
     parser.add_argument(
         "--threads", type=int, default=0,
-        help="torch CPU threads on both sides (OMP_NUM_THREADS for the worker); 0: torch's default",
+        help="torch CPU threads on both sides (SLATE_TORCH_THREADS for the worker); 0: torch's default",
     )  # fmt: skip
     parser.add_argument(
         "--rounds", type=int, default=1,
@@ -268,14 +266,11 @@ class Studio:
             SLATE_MODELS_FILE=str(models_file),
             REDIS_URL=self.args.redis_url,
             SLATE_QUEUE=QUEUE,
-            SLATE_DEVICE=self.args.device,
+            SLATE_DEVICE=self.args.device,  # the worker's PipelineHost device
             PYTHONUNBUFFERED="1",
         )
-        if self.args.device == "cpu":
-            # The worker takes CUDA whenever torch sees it (it reads no SLATE_DEVICE yet).
-            env["CUDA_VISIBLE_DEVICES"] = ""
         if self.args.threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.args.threads)
+            env["SLATE_TORCH_THREADS"] = str(self.args.threads)  # the worker's set_num_threads
         return env
 
     def start(self) -> None:
@@ -356,8 +351,7 @@ class Studio:
     async def warm_up(self) -> float:
         """A project, a storyboard, a panel per shot, and one take run to the end.
 
-        Polled over the API: the first take waits for the worker to start and load the model,
-        longer than the 5 s a quiet event socket survives without the socket_timeout fix.
+        Polled over the API, so a worker that dies while starting fails the bench at once.
         """
         started = time.perf_counter()
         async with self.client() as api:
@@ -527,8 +521,10 @@ def report(args, raws, raw_diffusers, studios, takes, peak_rss_mb) -> None:
     sampling = sum(b.get("sampling_s", 0.0) for b in batches.values()) / args.rounds
     save = sum(t["timings"].get("save_s", 0.0) for t in takes) / args.rounds
     submit = sum(s["submit_s"] for s in studios) / args.rounds
+    outside = sum(s["studio"] for s in studios) / args.rounds - sampling
     print(f"\nstudio, per round: {n} POSTs took {submit:.2f} s; {len(batches) / args.rounds:.1f} "
-          f"batches sampled for {sampling:.2f} s; PNG encoding {save:.2f} s")  # fmt: skip
+          f"batches sampled for {sampling:.2f} s; PNG encoding {save:.2f} s; "
+          f"outside sampling {outside:.2f} s ({outside / n * 1000:.0f} ms a take)")  # fmt: skip
     print(f"takes by batch size: {dict(sorted(batch_sizes.items()))}")
     if ms:
         print(f"event latency (take.progress: step callback -> socket client), {len(ms)} events: "
