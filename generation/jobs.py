@@ -21,8 +21,14 @@ def pending_wakeups() -> int:
     return queue().count
 
 
-def run_next(take_id: int | None = None) -> int:
-    """Run the next batch of takes. Returns how many takes it ran."""
+def run_next(take_id: int | None = None, budget_s: float = 60.0) -> int:
+    """Run batches while takes wait (for up to `budget_s`), skipping RQ's per-job bookkeeping
+    between them. Returns how many takes it ran; the wake-ups it made redundant find nothing."""
+    import time
+
     from .worker import engine
 
-    return engine().serve(hint=take_id)
+    ran, deadline = 0, time.monotonic() + budget_s
+    while time.monotonic() < deadline and (served := engine().serve(hint=take_id)):
+        ran += served
+    return ran

@@ -288,7 +288,9 @@ def take_claim_batch(*, worker: str, hint: int | None = None) -> list[Take]:
             status=Status.RUNNING, claim=claim, worker=worker, started_at=now, heartbeat_at=now,
             attempts=F("attempts") + 1, batch_size=len(batch), progress=0.0,
         )  # fmt: skip
-        takes = list(Take.objects.filter(claim=claim).select_related("panel", "parent"))
+        takes = list(
+            Take.objects.filter(claim=claim).select_related("panel__storyboard", "parent", "author")
+        )
         for take in takes:
             publish(take.panel.storyboard_id, "take.started", _event(take, worker=worker))
         queue_publish()

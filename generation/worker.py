@@ -108,9 +108,8 @@ class Engine:
         except RenderInterrupted:
             self.end_interrupted(progress, time.monotonic() - t0, spec_timeout)
             return
-        except (
-            Exception
-        ) as error:  # a bad model or a crash in a pipeline fails these takes, not the worker
+        # A bad model or a crash in a pipeline fails these takes, not the worker.
+        except Exception as error:
             log.exception("takes %s failed", [t.id for t in takes])
             share = (time.monotonic() - t0) / len(takes)
             for take in takes:

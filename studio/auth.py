@@ -1,5 +1,7 @@
 """Bearer tokens for scripts, sessions for browsers: one lookup shared by API, media and sockets."""
 
+from datetime import timedelta
+
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
@@ -12,7 +14,10 @@ def user_for_token(key: str | None):
     token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key)).first()
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # Once a minute is enough to tell a live token from a stale one; not a write per request.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 
