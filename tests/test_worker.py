@@ -159,3 +159,84 @@ def test_an_emptied_redis_loses_no_take(processes, panel, dana):
     done = finished([t.id for t in queued])
     assert {t.status for t in done.values()} == {"succeeded"}
     assert Take.objects.filter(status="succeeded").count() == 3  # each exactly once
+
+
+def test_a_take_past_its_registry_timeout_fails_with_the_reason(
+    processes, panel, dana, tmp_path, settings
+):
+    impatient = {"tiny": {**settings.SLATE_MODELS["tiny"], "timeout_s": 1}}
+    models_file = tmp_path / "models.json"
+    models_file.write_text(json.dumps(impatient))
+    processes.worker(SLATE_MODELS_FILE=models_file)
+    slow = ask(panel, dana, steps=50, width=256, height=256)
+    done = finished([slow.id], timeout=90)[slow.id]
+    assert done.status == "failed" and "Timed out after 1 s" in done.error
+    assert done.progress < 1.0 and not done.image
+
+
+def test_make_run_restarts_a_dead_worker_and_keeps_serving(processes):
+    import psutil
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    supervisor = processes.start(["manage.py", "runstudio", "--port", str(port)], "runstudio")
+
+    def workers():
+        children = psutil.Process(supervisor.pid).children()
+        return [c.pid for c in children if "rqworker" in " ".join(c.cmdline())]
+
+    def serving():
+        try:
+            return (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2).status == 200
+            )
+        except OSError:
+            return False
+
+    wait_for(serving, timeout=60, message="the web server")
+    [first] = wait_for(workers, timeout=30, message="the worker")
+    os.kill(first, signal.SIGKILL)
+    restarted = wait_for(
+        lambda: [pid for pid in workers() if pid != first], timeout=30, message="a new worker"
+    )
+    assert restarted and serving(), processes.logs()
+
+
+def test_every_tool_runs_on_the_worker_and_records_its_lineage(processes, panel, dana, api):
+    import base64
+
+    processes.worker()
+    parent = ask(panel, dana, seed=5, width=64, height=64)
+    finished([parent.id])
+    parent.refresh_from_db()
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))  # repaint the middle only
+    buffer = io.BytesIO()
+    mask.save(buffer, "PNG")
+    requests = {
+        "variation": {"parent_take": parent.id, "strength": 0.5},
+        "inpaint": {"parent_take": parent.id, "mask": base64.b64encode(buffer.getvalue()).decode()},
+        "upscale": {"parent_take": parent.id, "scale": 2},
+        "video": {"num_frames": 4, "width": 64, "height": 64},
+    }
+    made = {tool: ask(panel, dana, tool=tool, **options) for tool, options in requests.items()}
+    done = finished([t.id for t in made.values()], timeout=120)
+    for tool, take in made.items():
+        assert done[take.id].status == "succeeded", (tool, done[take.id].error, processes.logs())
+    variation, inpaint, upscale, video = (done[made[t].id] for t in requests)
+    assert variation.parent_id == inpaint.parent_id == upscale.parent_id == parent.id
+    before, after = pixels(parent), pixels(inpaint)
+    outside = np.ones((64, 64), bool)
+    outside[16:48, 16:48] = False
+    assert np.abs(after - before)[outside].max() == 0  # untouched outside the mask
+    assert np.abs(after - before)[~outside].max() > 0
+    assert (
+        Image.open(upscale.image.path).size == (128, 128) and upscale.model_key == "tiny-upscale-x2"
+    )
+    assert video.video.name.endswith(".mp4")
+    with video.video.open("rb") as handle:
+        assert handle.read(12)[4:8] == b"ftyp"
+    response = api(dana).get(f"/takes/{video.id}").json()
+    assert response["video_url"].endswith(".mp4") and response["parent_take"] is None
