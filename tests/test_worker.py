@@ -175,8 +175,9 @@ def test_a_take_past_its_registry_timeout_fails_with_the_reason(
 
 
 def test_make_run_restarts_a_dead_worker_and_keeps_serving(processes):
-    import psutil
     import urllib.request
+
+    import psutil
 
     from tests.conftest import free_port
 
