@@ -1,6 +1,6 @@
 # Slate: `make run` sets everything up and runs the studio; `make test` runs the whole suite.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
@@ -10,7 +10,7 @@ export REDIS_URL
 .PHONY: run test bench lint install redis migrate worker web reconcile clean
 
 $(VENV)/bin/python:
-	@command -v $(PYTHON) >/dev/null || { echo "Slate needs Python 3.11 ($(PYTHON))"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Slate needs Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3.11-venv && $(PYTHON) -m venv $(VENV); }
 
 # Exact pins (requirements*.txt) within a full lock (constraints.txt): every clone gets the same set.

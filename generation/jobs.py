@@ -5,16 +5,28 @@ the database which takes to run (queue order, fairness, batching): see services.
 Jobs take ids, never objects.
 """
 
+import logging
+
 import django_rq
 from django.conf import settings
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 def queue():
     return django_rq.get_queue(settings.SLATE_QUEUE)
 
 
-def enqueue_wakeup(take_id: int) -> None:
-    queue().enqueue(run_next, take_id, result_ttl=60, failure_ttl=3600, job_timeout=3600)
+def enqueue_wakeup(take_id: int) -> bool:
+    """False when Redis is unreachable: the take is safe in the database, and the reconciler
+    re-sends its wake-up once Redis answers again."""
+    try:
+        queue().enqueue(run_next, take_id, result_ttl=60, failure_ttl=3600, job_timeout=3600)
+    except RedisError:
+        log.warning("Redis unreachable: take %s waits for the reconciler", take_id)
+        return False
+    return True
 
 
 def pending_wakeups() -> int:

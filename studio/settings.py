@@ -144,6 +144,8 @@ CHANNEL_LAYERS = {
 SLATE_QUEUE = os.environ.get("SLATE_QUEUE", "takes")  # the RQ queue GPU workers listen on
 RQ_QUEUES = {SLATE_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
 RQ_SHOW_ADMIN_LINK = True
+# Enqueue at once: services already enqueue after their transaction commits (on_commit).
+RQ = {"COMMIT_MODE": "auto"}
 
 # --- Slate ---------------------------------------------------------------------------------
 SLATE_SIGNUP_ENABLED = _env_bool("SLATE_SIGNUP_ENABLED", True)

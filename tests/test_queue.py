@@ -135,3 +135,18 @@ def test_cancelling_a_running_take_asks_the_worker_to_stop(panel, dana, project)
     assert services.take_mark_cancelled(take=claimed)
     take.refresh_from_db()
     assert take.status == "cancelled"
+
+
+def test_a_take_requested_while_redis_is_down_waits_for_the_reconciler(
+    api, dana, panel, settings, django_capture_on_commit_callbacks
+):
+    queue_settings = settings.RQ_QUEUES[settings.SLATE_QUEUE]
+    settings.RQ_QUEUES = {settings.SLATE_QUEUE: {**queue_settings, "URL": "redis://127.0.0.1:1/0"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(dana).post(f"/panels/{panel.id}/takes", {})
+    assert response.status_code == 202  # the row is the truth; Redis is only transport
+    assert Take.objects.get(pk=response.json()["id"]).status == "queued"
+    settings.RQ_QUEUES = {settings.SLATE_QUEUE: queue_settings}  # Redis is back
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.takes_reconcile()["wakeups_added"] == 1
+    assert jobs.pending_wakeups() == 1
