@@ -15,7 +15,14 @@
     renumber();
   }
   function renumber() {
-    panels().forEach((p, i) => { const n = $(".num", p); if (n) n.textContent = i + 1; p.setAttribute("aria-label", "Panel " + (i + 1)); });
+    const list = panels();
+    list.forEach((p, i) => {
+      const n = $(".num", p); if (n) n.textContent = i + 1;
+      p.setAttribute("aria-label", "Panel " + (i + 1));
+      const [earlier, later] = [$("[data-move='-1']", p), $("[data-move='1']", p)];
+      if (earlier) earlier.disabled = i === 0;
+      if (later) later.disabled = i === list.length - 1;
+    });
   }
   function applyOrder() {
     const marker = $("#panel-order"); const grid = $("#panels");
@@ -133,6 +140,7 @@
       $("#painter").close(); htmx.trigger(painterForm, "submit");
     });
     $$("form.generate").forEach(syncTool);
+    renumber();
   });
   document.addEventListener("htmx:load", (e) => { $$("form.generate", e.target).forEach(syncTool); });
 })();
