@@ -73,11 +73,15 @@ def media_url(field) -> str | None:
     return reverse("media", args=[field.name]) if field else None
 
 
-def take_out(take, position: int | None = None) -> dict:
+_UNKNOWN = object()
+
+
+def take_out(take, position=_UNKNOWN) -> dict:
+    """`position`: the take's place in the queue when the caller already knows it (lists)."""
     return {
         "id": take.id, "panel": take.panel_id, "storyboard": take.panel.storyboard_id,
         "tool": take.tool, "status": take.status, "progress": take.progress,
-        "queue_position": position if position is not None else selectors.queue_position(take),
+        "queue_position": selectors.queue_position(take) if position is _UNKNOWN else position,
         "image_url": media_url(take.image), "video_url": media_url(take.video),
         "model": take.model_key, "model_source": take.model_source,
         "model_revision": take.model_revision, "prompt": take.prompt,

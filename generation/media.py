@@ -77,11 +77,23 @@ def _even_sized(pixels: np.ndarray) -> np.ndarray:
     return np.pad(pixels, ((0, pad_bottom), (0, pad_right), (0, 0)), mode="edge")
 
 
-def decode_image(data: bytes) -> Image.Image:
-    """Read an uploaded picture fully, so a truncated or fake file fails here and not later."""
+MAX_UPLOAD_PIXELS = 4096 * 4096
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_UPLOAD_PIXELS) -> Image.Image:
+    """Read an uploaded picture fully, so a truncated or fake file fails here and not later.
+    The size is checked from the header first: a tiny file may claim a gigapixel image."""
     try:
         image = Image.open(io.BytesIO(data))
+        if image.width * image.height > max_pixels:
+            raise ValueError(f"image too large ({image.width}x{image.height})")
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise ValueError("not an image") from exc
     return image

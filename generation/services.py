@@ -176,7 +176,7 @@ def _take_params(
 def take_request(
     *, panel: Panel, author, tool: str = Tool.TEXT2IMAGE, model: str | None = None,
     parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
-    priority: int = Priority.INTERACTIVE, **options,
+    priority: int = Priority.INTERACTIVE, announce: bool = True, **options,
 ) -> Take:  # fmt: skip
     if tool not in Tool.values:
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
@@ -199,14 +199,13 @@ def take_request(
     )  # fmt: skip
     if mask_png:
         take.mask.save(f"take-{take.id}-mask.png", ContentFile(mask_png), save=True)
-    _announce_queued(take)
+    if announce:
+        _announce_queued(take)
     return take
 
 
 def _announce_queued(take: Take) -> None:
-    from .jobs import enqueue_wakeup
-
-    transaction.on_commit(lambda: enqueue_wakeup(take.id))
+    _enqueue_after_commit(take.id)
     publish(take.panel.storyboard_id, "take.queued", _event(take))
     queue_publish()
 
@@ -216,7 +215,14 @@ def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
     """A bulk take for every panel with a prompt and nothing already on its way."""
     busy = Take.objects.filter(panel__storyboard=storyboard, status__in=ACTIVE).values("panel_id")
     panels = storyboard.panels.exclude(prompt="").exclude(pk__in=busy).order_by("position")
-    return [take_request(panel=p, author=author, priority=Priority.BULK) for p in panels]
+    takes = [
+        take_request(panel=p, author=author, priority=Priority.BULK, announce=False) for p in panels
+    ]
+    for take in takes:
+        _enqueue_after_commit(take.id)
+        publish(storyboard.id, "take.queued", _event(take))
+    queue_publish()  # once for the whole run, not once per panel
+    return takes
 
 
 @transaction.atomic
@@ -253,6 +259,7 @@ def take_cancel(*, take: Take, by, membership) -> Take:
     else:
         Take.objects.filter(pk=take.pk, status=Status.RUNNING).update(cancel_requested=True)
         take.refresh_from_db()
+        publish(take.panel.storyboard_id, "take.cancel_requested", _event(take))
     return take
 
 
@@ -291,6 +298,10 @@ def take_claim_batch(*, worker: str, hint: int | None = None) -> list[Take]:
         takes = list(
             Take.objects.filter(claim=claim).select_related("panel__storyboard", "parent", "author")
         )
+        if len(takes) != len(batch):  # another worker got some of them first
+            Take.objects.filter(claim=claim).update(batch_size=len(takes))
+            for take in takes:
+                take.batch_size = len(takes)
         for take in takes:
             publish(take.panel.storyboard_id, "take.started", _event(take, worker=worker))
         queue_publish()
@@ -332,22 +343,31 @@ def _finish(take: Take, status: str, **fields) -> bool:
     return bool(done)
 
 
-@transaction.atomic
 def take_succeed(
     *, take: Take, png: bytes, mp4: bytes | None, timings: dict, gpu_seconds: float
 ) -> bool:
+    if not Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).exists():
+        log.warning("take %s was taken back before it finished; result dropped", take.id)
+        return False
+    # Files first, outside the transaction: a slow upload must not hold the database.
     name = f"p{take.panel.storyboard.project_id}/take-{take.id}"
     take.image.save(f"{name}.png", ContentFile(png), save=False)
     if mp4:
         take.video.save(f"{name}.mp4", ContentFile(mp4), save=False)
-    if not _finish(take, Status.SUCCEEDED, progress=1.0, image=take.image.name, video=take.video.name,
+    with transaction.atomic():
+        if _finish(take, Status.SUCCEEDED, progress=1.0, image=take.image.name, video=take.video.name,
                    timings=timings, gpu_seconds=gpu_seconds, error=""):  # fmt: skip
-        log.warning("take %s was taken back before it finished; result dropped", take.id)
-        return False
-    # The newest image is what the panel shows; earlier picks stay one click away in the strip.
-    Panel.objects.filter(pk=take.panel_id).update(selected_take=take, updated_at=timezone.now())
-    publish(take.panel.storyboard_id, "take.succeeded", _event(take))
-    return True
+            # The newest image is what the panel shows; earlier picks stay one click away.
+            Panel.objects.filter(pk=take.panel_id).update(
+                selected_take=take, updated_at=timezone.now()
+            )
+            publish(take.panel.storyboard_id, "take.succeeded", _event(take))
+            return True
+    log.warning("take %s was taken back while saving; result dropped", take.id)
+    for field in (take.image, take.video):  # leave no orphan files
+        if field:
+            field.storage.delete(field.name)
+    return False
 
 
 def take_fail(

@@ -88,8 +88,6 @@ class Engine:
         return len(takes)
 
     def run(self, takes: list[Take]) -> None:
-        from .pipelines import RenderInterrupted
-
         head = takes[0]
         spec_timeout = (settings.SLATE_MODELS.get(head.model_key) or {}).get("timeout_s", 300)
         progress = self.current = Progress(takes, spec_timeout)
@@ -97,6 +95,17 @@ class Engine:
             "queue_wait_s": [round((t.started_at - t.queued_at).total_seconds(), 3) for t in takes]
         }
         t0 = time.monotonic()
+        try:
+            self.render_and_save(progress, timings, t0, spec_timeout)
+        finally:
+            self.current = None  # heartbeats cover loading, sampling and saving
+
+    def render_and_save(
+        self, progress: Progress, timings: dict, t0: float, spec_timeout: float
+    ) -> None:
+        from .pipelines import RenderInterrupted
+
+        takes, head = progress.takes, progress.takes[0]
         try:
             timings["load_s"] = round(self.host.load(head.model_key), 3)
             t1 = time.monotonic()
@@ -111,15 +120,21 @@ class Engine:
         # A bad model or a crash in a pipeline fails these takes, not the worker.
         except Exception as error:
             log.exception("takes %s failed", [t.id for t in takes])
-            share = (time.monotonic() - t0) / len(takes)
-            for take in takes:
+            self.end_failed(progress, takes, error, time.monotonic() - t0)
+            return
+        self.save(progress, rendered, timings, time.monotonic() - t0)
+
+    def end_failed(
+        self, progress: Progress, takes: list[Take], error: Exception, elapsed: float
+    ) -> None:
+        share = elapsed / len(progress.takes)
+        for take in takes:
+            if take.id in progress.stopped:  # someone cancelled it before the crash
+                services.take_mark_cancelled(take=take, gpu_seconds=share)
+            else:
                 services.take_fail(
                     take=take, error=f"{type(error).__name__}: {error}", gpu_seconds=share
                 )
-            return
-        finally:
-            self.current = None
-        self.save(progress, rendered, timings, time.monotonic() - t0)
 
     def request_for(self, takes: list[Take]):
         from .pipelines import RenderRequest, Shot
@@ -158,12 +173,18 @@ class Engine:
                 services.take_mark_cancelled(take=take, gpu_seconds=share)
                 continue
             t0 = time.monotonic()
-            frames = result.frames
-            png = encode_png(frames[0] if frames else result.image, _png_metadata(take))
-            mp4 = encode_mp4(frames, take.fps or 8) if frames else None
-            own = {**timings, "queue_wait_s": timings["queue_wait_s"][i], "batch_size": len(rendered),
-                   "save_s": round(time.monotonic() - t0, 3)}  # fmt: skip
-            services.take_succeed(take=take, png=png, mp4=mp4, timings=own, gpu_seconds=share)
+            try:
+                frames = result.frames
+                png = encode_png(frames[0] if frames else result.image, _png_metadata(take))
+                mp4 = encode_mp4(frames, take.fps or 8) if frames else None
+                own = {**timings, "queue_wait_s": timings["queue_wait_s"][i], "batch_size": len(rendered),
+                       "save_s": round(time.monotonic() - t0, 3)}  # fmt: skip
+                services.take_succeed(take=take, png=png, mp4=mp4, timings=own, gpu_seconds=share)
+            except (
+                Exception
+            ) as error:  # storage full, encoder crash: this take fails, the rest go on
+                log.exception("saving take %s failed", take.id)
+                self.end_failed(progress, [take], error, elapsed)
 
 
 def _open_image(field):

@@ -218,12 +218,7 @@ def create_panel(request, storyboard_id: PathId, body: PanelFields):
 def update_panel(request, panel_id: PathId, body: PanelPatch):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
-    fields = body.dict(exclude_unset=True)
-    position = fields.pop("position", None)
-    if fields:
-        panel = services.panel_update(panel=panel, **fields)
-    if position is not None:
-        panel = services.panel_move(panel=panel, position=position)
+    panel = services.panel_edit(panel=panel, **body.dict(exclude_unset=True))
     panel.refresh_from_db()
     return panel
 

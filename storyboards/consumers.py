@@ -17,7 +17,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.storyboard_id = self.scope["url_route"]["kwargs"]["storyboard_id"]
-        self.membership = await self.membership()
+        self.membership = await self.load_membership()
         if self.membership is None:
             await self.close()  # refused before accept: the handshake fails, nothing revealed
             return
@@ -36,7 +36,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     # --- helpers ---
 
     @database_sync_to_async
-    def membership(self):
+    def load_membership(self):
         try:
             return selectors.storyboard_get_for_member(
                 user=self.scope["user"], storyboard_id=self.storyboard_id
@@ -50,6 +50,21 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     # --- channel layer handlers ---
 
     async def live_event(self, message):
+        if (
+            message["event"] == "member.changed"
+            and message["data"]["user"] == self.scope["user"].pk
+        ):
+            self.membership = await self.load_membership()  # sockets act on the current role
+            if self.membership is None:  # removed from the project: stop hearing it now
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                self.group = None
+                await self.close()
+                return
+        if self.group is None:
+            return
+        await self.forward(message)
+
+    async def forward(self, message):
         raise NotImplementedError
 
 
@@ -57,12 +72,12 @@ class StoryboardEventsConsumer(StoryboardSocket):
     async def on_joined(self):
         await self.send(json.dumps({"type": "hello", "storyboard": self.storyboard_id}))
 
-    async def live_event(self, message):
+    async def forward(self, message):
         await self.send(json.dumps({"type": message["event"], **message["data"]}))
 
 
 class StoryboardLiveConsumer(StoryboardSocket):
-    async def live_event(self, message):
+    async def forward(self, message):
         html = await live.render_event(message["event"], message["data"], self.membership)
         if html:
             await self.send(html)

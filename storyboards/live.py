@@ -48,6 +48,8 @@ def region_html(event: str, data: dict, membership: Membership) -> str:
         order = Panel.objects.filter(storyboard=data["storyboard"]).order_by("position")
         ids = ",".join(str(pk) for pk in order.values_list("pk", flat=True))
         return format_html('<div id="panel-order" hx-swap-oob="true" data-order="{}"></div>', ids)
+    if "panel" not in data:
+        return ""  # about people, not panels: nothing on the page changes
     panel = panel_for_card(panel_id=data["panel"])
     if panel is None:
         return ""

@@ -1,7 +1,7 @@
 """Reads that need care: every access check lives here, and outsiders get 404."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 
 from .models import Comment, Membership, Panel, Project, Storyboard
@@ -21,6 +21,10 @@ def require(membership: Membership, right: str) -> None:
     """403 for a member whose role lacks the right (members already know the project exists)."""
     if not getattr(membership, f"can_{right}"):
         raise PermissionDenied(f"Your role ({membership.role}) cannot {right} in this project.")
+
+
+def storyboards_for_project(*, project: Project) -> QuerySet[Storyboard]:
+    return project.storyboards.annotate(panel_count=Count("panels")).order_by("created_at")
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:

@@ -23,7 +23,13 @@ PANEL_FIELDS = (
 )  # fmt: skip
 
 
+def _check_text(field: str, text: str) -> None:
+    if "\x00" in text:  # PostgreSQL cannot store it; refuse it everywhere alike
+        raise ValidationError({field: "Text must not contain NUL characters."})
+
+
 def _check_prompt(field: str, text: str) -> None:
+    _check_text(field, text)
     if len(text) > settings.SLATE_MAX_PROMPT:
         raise ValidationError(
             {field: f"Keep it under {settings.SLATE_MAX_PROMPT} characters (this is {len(text)})."}
@@ -45,6 +51,7 @@ def token_issue(*, user) -> str:
 @transaction.atomic
 def project_create(*, user, name: str) -> Project:
     name = name.strip()
+    _check_text("name", name)
     if not name:
         raise ValidationError({"name": "Give the project a name."})
     project = Project(name=name, created_by=user)
@@ -71,6 +78,7 @@ def member_add(*, project: Project, username: str, role: str) -> Membership:
 
 
 def _keep_an_owner(membership: Membership) -> None:
+    Project.objects.select_for_update().get(pk=membership.project_id)  # owners change one at a time
     others = Membership.objects.filter(project=membership.project_id, role=Role.OWNER).exclude(
         pk=membership.pk
     )
@@ -85,13 +93,28 @@ def member_set_role(*, membership: Membership, role: str) -> Membership:
         _keep_an_owner(membership)
     membership.role = role
     membership.save(update_fields=["role"])
+    _tell_sockets_about(membership)
     return membership
 
 
 @transaction.atomic
 def member_remove(*, membership: Membership) -> None:
     _keep_an_owner(membership)
+    _tell_sockets_about(membership)
     membership.delete()
+
+
+def _tell_sockets_about(membership: Membership) -> None:
+    """Open sockets keep the role they connected with: make the person's sockets look again,
+    so a removed member stops hearing the project at once."""
+    for storyboard_id in Storyboard.objects.filter(project=membership.project_id).values_list(
+        "pk", flat=True
+    ):
+        publish(
+            storyboard_id,
+            "member.changed",
+            {"storyboard": storyboard_id, "user": membership.user_id},
+        )
 
 
 # --- storyboards and panels ------------------------------------------------------------------
@@ -100,6 +123,7 @@ def member_remove(*, membership: Membership) -> None:
 @transaction.atomic
 def storyboard_create(*, project: Project, user, title: str) -> Storyboard:
     title = title.strip()
+    _check_text("title", title)
     if not title:
         raise ValidationError({"title": "Give the storyboard a title."})
     storyboard = Storyboard(project=project, title=title, created_by=user)
@@ -111,12 +135,16 @@ def storyboard_create(*, project: Project, user, title: str) -> Storyboard:
 def _clean_panel(panel: Panel) -> None:
     _check_prompt("prompt", panel.prompt)
     _check_prompt("negative_prompt", panel.negative_prompt)
+    for field in ("action", "dialogue", "notes"):
+        _check_text(field, getattr(panel, field))
     panel.full_clean(exclude=["storyboard", "created_by", "selected_take", "scene"])
 
 
 @transaction.atomic
 def panel_create(*, storyboard: Storyboard, user, **fields) -> Panel:
-    last = storyboard.panels.select_for_update().aggregate(m=Max("position"))["m"]
+    # Lock the board: two panels added at once must not get the same position.
+    Storyboard.objects.select_for_update().get(pk=storyboard.pk)
+    last = storyboard.panels.aggregate(m=Max("position"))["m"]
     panel = Panel(storyboard=storyboard, created_by=user, position=0 if last is None else last + 1)
     for name in PANEL_FIELDS:
         if fields.get(name) is not None:
@@ -148,9 +176,20 @@ def panel_update(*, panel: Panel, **fields) -> Panel:
 
 
 @transaction.atomic
+def panel_edit(*, panel: Panel, position: int | None = None, **fields) -> Panel:
+    """Fields and position together: either both change or, on bad input, neither."""
+    if fields:
+        panel = panel_update(panel=panel, **fields)
+    if position is not None:
+        panel = panel_move(panel=panel, position=position)
+    return panel
+
+
+@transaction.atomic
 def panel_move(*, panel: Panel, position: int) -> Panel:
     """Move a panel to `position` (0-based), shifting the ones in between."""
-    siblings = Panel.objects.select_for_update().filter(storyboard=panel.storyboard_id)
+    Storyboard.objects.select_for_update().get(pk=panel.storyboard_id)  # one reorder at a time
+    siblings = Panel.objects.filter(storyboard=panel.storyboard_id)
     count = siblings.count()
     if not 0 <= position < count:
         raise ValidationError({"position": f"Position must be between 0 and {count - 1}."})
@@ -175,6 +214,7 @@ def panel_move(*, panel: Panel, position: int) -> Panel:
 @transaction.atomic
 def comment_add(*, panel: Panel, author, body: str, take_id: int | None = None) -> Comment:
     body = body.strip()
+    _check_text("body", body)
     if not body:
         raise ValidationError({"body": "Write something first."})
     if len(body) > 10_000:

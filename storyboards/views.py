@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generation import services as takes
 from generation.models import ACTIVE, Status, Take
-from generation.registry import models_for_tool
+from generation.registry import default_model
 from generation.selectors import gpu_seconds_for_project, queue_positions, take_get_for_member
 from studio.auth import request_user
 
@@ -82,7 +82,7 @@ def project_detail(request, project_id: int):
             error = _errors(e)
     context = {
         "project": project, "membership": membership, "error": error,
-        "storyboards": project.storyboards.order_by("created_at"),
+        "storyboards": selectors.storyboards_for_project(project=project),
         "members": project.memberships.select_related("user").order_by("created_at"),
         "roles": Role.choices, "gpu": gpu_seconds_for_project(project_id=project.id),
     }  # fmt: skip
@@ -100,7 +100,12 @@ def member_change(request, project_id: int):
             services.member_add(project=project, username=request.POST.get("username", "").strip(),
                                 role=request.POST.get("role", ""))  # fmt: skip
         else:
-            target = project.memberships.filter(pk=request.POST.get("member") or 0).first()
+            member_id = request.POST.get("member", "")
+            target = (
+                project.memberships.filter(pk=int(member_id)).first()
+                if member_id.isdigit()
+                else None
+            )
             if target is None:
                 raise Http404
             if action == "remove":
@@ -141,8 +146,7 @@ def _storyboard_page_context(storyboard, membership) -> dict:
         "storyboard": storyboard, "project": storyboard.project, "membership": membership,
         "cards": [panel_context(p, membership, positions) for p in panels],
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
-        "aspect_ratios": AspectRatio.choices, "image_models": models_for_tool("text2image"),
-        "video_models": models_for_tool("video"),
+        "aspect_ratios": AspectRatio.choices, "noise_model": default_model().key == "tiny",
     }  # fmt: skip
 
 
@@ -172,7 +176,7 @@ def _panel_fields(post) -> dict:
     if post.get("duration_s"):
         try:
             fields["duration_ms"] = round(float(post["duration_s"]) * 1000)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValidationError({"duration_ms": "Duration is a number of seconds."}) from None
     return fields
 
@@ -268,7 +272,10 @@ def storyboard_generate_all(request, storyboard_id: int):
         user=request.user, storyboard_id=storyboard_id
     )
     selectors.require(membership, "edit")
-    queued = takes.storyboard_generate_all(storyboard=storyboard, author=request.user)
+    try:
+        queued = takes.storyboard_generate_all(storyboard=storyboard, author=request.user)
+    except ValidationError as e:
+        return HttpResponse(_errors(e), status=422)
     return HttpResponse(
         f"{len(queued)} panels queued."
         if queued

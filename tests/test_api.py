@@ -211,3 +211,10 @@ def test_huge_ids_are_404_or_422_not_500(api, dana):
     assert api(dana).get("/projects/99999999999999999999999").status_code in (404, 422)
     assert api(dana).get("/storyboards/0").status_code in (404, 422)
     assert Storyboard.objects.count() == 0
+
+
+def test_panel_patch_with_a_bad_position_changes_nothing(api, dana, panel):
+    response = api(dana).patch(f"/panels/{panel.id}", {"prompt": "changed", "position": 7})
+    assert response.status_code == 422
+    panel.refresh_from_db()
+    assert panel.prompt == "a diner at night, rain"

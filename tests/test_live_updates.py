@@ -164,3 +164,22 @@ def test_viewer_fragments_have_no_edit_controls(storyboard, panel, vic, dana):
         await comm.disconnect()
 
     async_to_sync(run)()
+
+
+def test_a_removed_member_stops_hearing_the_project_at_once(storyboard, panel, vic, dana, project):
+    token = boards.token_issue(user=vic)
+
+    async def run():
+        from channels.db import database_sync_to_async
+
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/events", token=token)
+        assert (await comm.connect())[0]
+        await comm.receive_from()  # hello
+        membership = await database_sync_to_async(project.memberships.get)(user=vic)
+        await database_sync_to_async(boards.member_remove)(membership=membership)
+        closed = await comm.receive_output(timeout=5)
+        assert closed["type"] == "websocket.close"
+        await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="secret")
+        assert await comm.receive_nothing(timeout=0.5)
+
+    async_to_sync(run)()

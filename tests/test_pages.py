@@ -102,3 +102,38 @@ def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel)
 def test_static_assets_are_served_locally(client):
     assert client.get("/static/vendor/htmx-ext-ws-2.0.4.js").status_code == 200
     assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
+
+
+def test_bad_form_input_is_refused_not_a_server_error(client, dana, project, storyboard, panel):
+    client.force_login(dana)
+    assert client.post(f"/panels/{panel.id}/edit/", {"duration_s": "inf"}).status_code == 422
+    assert client.post(f"/panels/{panel.id}/edit/", {"prompt": "nul\x00"}).status_code == 422
+    assert client.post(f"/panels/{panel.id}/comments/", {"body": "nul\x00"}).status_code == 422
+    assert (
+        client.post(f"/storyboards/{storyboard.id}/panels/", {"prompt": "a\x00"}).status_code == 422
+    )
+    assert (
+        client.post(
+            f"/projects/{project.id}/members/", {"action": "remove", "member": "abc"}
+        ).status_code
+        == 404
+    )
+    assert client.post("/", {"name": "x\x00"}).status_code == 200  # the form again, with the error
+    panel.refresh_from_db()
+    assert panel.prompt == "a diner at night, rain" and Comment.objects.count() == 0
+    assert Panel.objects.count() == 1 and Project.objects.count() == 1
+
+
+def test_project_page_query_count_does_not_grow_with_storyboards(
+    client, dana, project, django_assert_num_queries
+):
+    from storyboards import services as boards
+
+    for i in range(4):
+        boards.storyboard_create(project=project, user=dana, title=f"Board {i}")
+    client.force_login(dana)
+    # session, user, membership+project, storyboards with panel counts, members with users,
+    # GPU seconds per storyboard, GPU seconds per person
+    with django_assert_num_queries(7):
+        page = client.get(f"/projects/{project.id}/").content.decode()
+    assert page.count("0 panels") == 4

@@ -193,3 +193,24 @@ def test_default_size_follows_the_panels_aspect_ratio(api, dana, panel, aspect, 
     api(dana).patch(f"/panels/{panel.id}", {"aspect_ratio": aspect})
     take = api(dana).post(f"/panels/{panel.id}/takes", {}).json()
     assert (take["width"], take["height"]) == size
+
+
+def test_a_mask_claiming_a_gigapixel_image_is_refused(api, dana, panel, finished):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)  # 1.6 Gpx in a few bytes
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+    body = {"tool": "inpaint", "parent_take": finished.id, "mask": base64.b64encode(bomb).decode()}
+    response = api(dana).post(f"/panels/{panel.id}/takes", body)
+    assert response.status_code == 422 and "not a base64-encoded PNG" in str(response.json())
