@@ -8,6 +8,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from storyboards.selectors import panel_get_for_member, require, storyboard_get_for_member
+from studio.errors import ERRORS
 from studio.types import Id, PathId, ShortText
 
 from . import selectors, services
@@ -21,15 +22,15 @@ class TakeIn(Schema):
     model: ShortText | None = None
     seed: int | None = Field(None, ge=0, le=services.MAX_SEED)
     steps: int | None = Field(None, ge=1, le=1000)
-    guidance: float | None = Field(None, ge=0, le=100)
-    width: int | None = Field(None, ge=1, le=16384)
-    height: int | None = Field(None, ge=1, le=16384)
+    guidance: float | None = Field(None, ge=0, le=30)
+    width: int | None = Field(None, ge=8, le=16384, multiple_of=8)
+    height: int | None = Field(None, ge=8, le=16384, multiple_of=8)
     parent_take: Id | None = None
-    strength: float | None = None
+    strength: float | None = Field(None, ge=0, le=1)
     mask: str | None = Field(None, max_length=20_000_000, description="PNG, base64 (inpaint)")
     scale: Literal[2, 4] | None = Field(None, description="upscale factor")
-    num_frames: int | None = Field(None, ge=1, le=1000)
-    fps: int | None = Field(None, ge=1, le=1000)
+    num_frames: int | None = Field(None, ge=2, le=1000)
+    fps: int | None = Field(None, ge=1, le=60)
 
 
 class TakeOut(Schema):
@@ -96,7 +97,7 @@ def take_out(take, position=_UNKNOWN) -> dict:
     }  # fmt: skip
 
 
-@router.post("/panels/{panel_id}/takes", response={202: TakeOut})
+@router.post("/panels/{panel_id}/takes", response={202: TakeOut, **ERRORS})
 def request_take(request, panel_id: PathId, body: TakeIn):
     panel, membership = panel_get_for_member(user=request.user, panel_id=panel_id)
     require(membership, "edit")
@@ -104,7 +105,7 @@ def request_take(request, panel_id: PathId, body: TakeIn):
     return Status(202, take_out(take))
 
 
-@router.get("/panels/{panel_id}/takes", response=list[TakeOut])
+@router.get("/panels/{panel_id}/takes", response={200: list[TakeOut], **ERRORS})
 def list_takes(request, panel_id: PathId):
     panel, _ = panel_get_for_member(user=request.user, panel_id=panel_id)
     positions = {k: v[0] for k, v in selectors.queue_positions().items()}
@@ -112,20 +113,20 @@ def list_takes(request, panel_id: PathId):
     return [take_out(t, positions.get(t.id)) for t in takes]
 
 
-@router.get("/takes/{take_id}", response=TakeOut)
+@router.get("/takes/{take_id}", response={200: TakeOut, **ERRORS})
 def get_take(request, take_id: PathId):
     take, _ = selectors.take_get_for_member(user=request.user, take_id=take_id)
     return take_out(take)
 
 
-@router.post("/takes/{take_id}/cancel", response=TakeOut)
+@router.post("/takes/{take_id}/cancel", response={200: TakeOut, **ERRORS})
 def cancel_take(request, take_id: PathId):
     take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
     require(membership, "edit")
     return take_out(services.take_cancel(take=take, by=request.user, membership=membership))
 
 
-@router.post("/takes/{take_id}/retry", response={202: TakeOut})
+@router.post("/takes/{take_id}/retry", response={202: TakeOut, **ERRORS})
 def retry_take(request, take_id: PathId):
     take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
     require(membership, "edit")
@@ -136,7 +137,7 @@ class GenerateAllOut(Schema):
     takes: list[TakeOut]
 
 
-@router.post("/storyboards/{storyboard_id}/generate-all", response={202: GenerateAllOut})
+@router.post("/storyboards/{storyboard_id}/generate-all", response={202: GenerateAllOut, **ERRORS})
 def generate_all(request, storyboard_id: PathId):
     storyboard, membership = storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
@@ -156,7 +157,7 @@ class ModelOut(Schema):
     limits: dict
 
 
-@router.get("/models", response=list[ModelOut])
+@router.get("/models", response={200: list[ModelOut], **ERRORS})
 def list_models(request):
     from django.conf import settings
 

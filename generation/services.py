@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from storyboards.models import Panel, Storyboard
+from studio.errors import Conflict
 
 from . import media
 from .events import publish
@@ -60,6 +61,8 @@ def _resolve_model(
         raise _invalid(
             "model", f"Unknown model {model!r}. Registered: {', '.join(settings.SLATE_MODELS)}."
         )
+    if tool == Tool.UPSCALE and scale is not None and spec.scale != scale:
+        raise _invalid("scale", f"{spec.key} upscales {spec.scale}x, not {scale}x.")
     if tool not in spec.tools:
         raise _invalid(
             "tool", f"Model {spec.key!r} cannot do {tool}; it does {', '.join(spec.tools)}."
@@ -228,8 +231,8 @@ def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
 @transaction.atomic
 def take_retry(*, take: Take, author) -> Take:
     if take.status not in (Status.FAILED, Status.CANCELLED):
-        raise _invalid(
-            "take", f"Only a failed or cancelled take can be retried (this one {take.status})."
+        raise Conflict(
+            {"take": f"Only a failed or cancelled take can be retried (this one {take.status})."}
         )
     retry = Take.objects.create(
         panel=take.panel, author=author, parent=take.parent, retry_of=take, tool=take.tool,
@@ -248,7 +251,7 @@ def take_cancel(*, take: Take, by, membership) -> Take:
     if take.author_id != by.id and not membership.can_supervise:
         raise PermissionDenied("Only the take's author, a director or an owner can cancel it.")
     if take.status not in ACTIVE:
-        raise _invalid("take", f"Take {take.id} already {take.status}.")
+        raise Conflict({"take": f"Take {take.id} already {take.status}."})
     # Queued: it simply leaves the queue. Running: the worker stops it at its next step.
     if Take.objects.filter(pk=take.pk, status=Status.QUEUED).update(
         status=Status.CANCELLED, finished_at=timezone.now(), error="Cancelled before it started."

@@ -6,7 +6,8 @@ from typing import Literal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from studio.types import Id, PathId, ShortText, Text
+from studio.errors import ERRORS
+from studio.types import Id, Name, PathId, ShortText, Text
 
 from . import selectors, services
 from .models import AspectRatio, CameraMove, Membership, Role, ShotType
@@ -45,7 +46,7 @@ class ProjectDetail(ProjectOut):
 
 
 class ProjectIn(Schema):
-    name: ShortText
+    name: Name
 
 
 class MemberIn(Schema):
@@ -58,12 +59,12 @@ class MemberPatch(Schema):
 
 
 class StoryboardIn(Schema):
-    title: ShortText
+    title: Name
 
 
 class PanelFields(Schema):
-    prompt: Text | None = None
-    negative_prompt: Text | None = None
+    prompt: Text | None = Field(None, max_length=2000)
+    negative_prompt: Text | None = Field(None, max_length=2000)
     shot_type: Literal[tuple(ShotType.values)] | None = None
     camera_move: Literal[tuple(CameraMove.values)] | None = None
     action: Text | None = Field(None, max_length=20_000)
@@ -131,12 +132,12 @@ def _project_detail(project, membership):
     }  # fmt: skip
 
 
-@router.get("/projects", response=list[ProjectOut])
+@router.get("/projects", response={200: list[ProjectOut], **ERRORS})
 def list_projects(request):
     return selectors.projects_for_user(user=request.user)
 
 
-@router.post("/projects", response={201: ProjectDetail})
+@router.post("/projects", response={201: ProjectDetail, **ERRORS})
 def create_project(request, body: ProjectIn):
     project = services.project_create(user=request.user, name=body.name)
     detail = _project_detail(
@@ -145,14 +146,14 @@ def create_project(request, body: ProjectIn):
     return Status(201, detail)
 
 
-@router.get("/projects/{project_id}", response=ProjectDetail)
+@router.get("/projects/{project_id}", response={200: ProjectDetail, **ERRORS})
 def get_project(request, project_id: PathId):
     return _project_detail(
         *selectors.project_get_for_member(user=request.user, project_id=project_id)
     )
 
 
-@router.post("/projects/{project_id}/members", response={201: MemberOut})
+@router.post("/projects/{project_id}/members", response={201: MemberOut, **ERRORS})
 def add_member(request, project_id: PathId, body: MemberIn):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     selectors.require(membership, "manage")
@@ -170,20 +171,20 @@ def _member(request, project_id: int, member_id: int) -> Membership:
     return target
 
 
-@router.patch("/projects/{project_id}/members/{member_id}", response=MemberOut)
+@router.patch("/projects/{project_id}/members/{member_id}", response={200: MemberOut, **ERRORS})
 def change_member(request, project_id: PathId, member_id: PathId, body: MemberPatch):
     return services.member_set_role(
         membership=_member(request, project_id, member_id), role=body.role
     )
 
 
-@router.delete("/projects/{project_id}/members/{member_id}", response={204: None})
+@router.delete("/projects/{project_id}/members/{member_id}", response={204: None, **ERRORS})
 def remove_member(request, project_id: PathId, member_id: PathId):
     services.member_remove(membership=_member(request, project_id, member_id))
     return Status(204, None)
 
 
-@router.post("/projects/{project_id}/storyboards", response={201: StoryboardOut})
+@router.post("/projects/{project_id}/storyboards", response={201: StoryboardOut, **ERRORS})
 def create_storyboard(request, project_id: PathId, body: StoryboardIn):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     selectors.require(membership, "edit")
@@ -192,7 +193,7 @@ def create_storyboard(request, project_id: PathId, body: StoryboardIn):
     return Status(201, out)
 
 
-@router.get("/storyboards/{storyboard_id}", response=StoryboardOut)
+@router.get("/storyboards/{storyboard_id}", response={200: StoryboardOut, **ERRORS})
 def get_storyboard(request, storyboard_id: PathId):
     storyboard, _ = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
@@ -203,7 +204,7 @@ def get_storyboard(request, storyboard_id: PathId):
     }  # fmt: skip
 
 
-@router.post("/storyboards/{storyboard_id}/panels", response={201: PanelOut})
+@router.post("/storyboards/{storyboard_id}/panels", response={201: PanelOut, **ERRORS})
 def create_panel(request, storyboard_id: PathId, body: PanelFields):
     storyboard, membership = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
@@ -214,7 +215,7 @@ def create_panel(request, storyboard_id: PathId, body: PanelFields):
     )
 
 
-@router.patch("/panels/{panel_id}", response=PanelOut)
+@router.patch("/panels/{panel_id}", response={200: PanelOut, **ERRORS})
 def update_panel(request, panel_id: PathId, body: PanelPatch):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
@@ -223,13 +224,13 @@ def update_panel(request, panel_id: PathId, body: PanelPatch):
     return panel
 
 
-@router.get("/panels/{panel_id}/comments", response=list[CommentOut])
+@router.get("/panels/{panel_id}/comments", response={200: list[CommentOut], **ERRORS})
 def list_comments(request, panel_id: PathId):
     panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     return selectors.comments_for_panel(panel=panel)
 
 
-@router.post("/panels/{panel_id}/comments", response={201: CommentOut})
+@router.post("/panels/{panel_id}/comments", response={201: CommentOut, **ERRORS})
 def add_comment(request, panel_id: PathId, body: CommentIn):
     panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     comment = services.comment_add(

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Max
 
 from generation.events import publish
+from studio.errors import Conflict
 
 from .models import ApiToken, Comment, Membership, Panel, Project, Role, Storyboard
 
@@ -26,6 +27,10 @@ PANEL_FIELDS = (
 def _check_text(field: str, text: str) -> None:
     if "\x00" in text:  # PostgreSQL cannot store it; refuse it everywhere alike
         raise ValidationError({field: "Text must not contain NUL characters."})
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError({field: "Text must be valid Unicode."}) from None
 
 
 def _check_prompt(field: str, text: str) -> None:
@@ -73,7 +78,7 @@ def member_add(*, project: Project, username: str, role: str) -> Membership:
     if user is None:
         raise ValidationError({"username": f"No account is called {username!r}."})
     if Membership.objects.filter(project=project, user=user).exists():
-        raise ValidationError({"username": f"{username} is already a member."})
+        raise Conflict({"username": f"{username} is already a member."})
     return Membership.objects.create(project=project, user=user, role=role)
 
 
@@ -83,7 +88,7 @@ def _keep_an_owner(membership: Membership) -> None:
         pk=membership.pk
     )
     if membership.role == Role.OWNER and not others.exists():
-        raise ValidationError({"role": "A project needs at least one owner."})
+        raise Conflict({"role": "A project needs at least one owner."})
 
 
 @transaction.atomic

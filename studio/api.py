@@ -1,14 +1,17 @@
 """The JSON API: one NinjaAPI, a router per app, one way to answer errors."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from storyboards.services import token_issue
 
 from .auth import user_for_token
+from .errors import Conflict, Error
+from .types import ShortText, Text
 
 
 class BearerAuth(HttpBearer):
@@ -19,12 +22,21 @@ class BearerAuth(HttpBearer):
         return user
 
 
+class BrowserSession(SessionAuth):
+    """The browser's session. Without one, a write is unauthenticated (401), not a CSRF failure."""
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
 api = NinjaAPI(
     title="Slate API",
     version="1",
     description="Projects, storyboards, panels, takes and comments. Auth: `Authorization: Bearer <token>` "
     "from POST /api/auth/token, or the browser session.",
-    auth=[BearerAuth(), django_auth],
+    auth=[BearerAuth(), BrowserSession()],
     docs_url="/docs",
 )
 
@@ -44,7 +56,14 @@ def _validation_detail(error: ValidationError) -> list[dict]:
 
 @api.exception_handler(ValidationError)
 def on_invalid(request, error: ValidationError):
-    return api.create_response(request, {"detail": _validation_detail(error)}, status=422)
+    status = 409 if isinstance(error, Conflict) else 422
+    return api.create_response(request, {"detail": _validation_detail(error)}, status=status)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, error):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20
+    return api.create_response(request, {"detail": f"Request body over {limit} MB."}, status=413)
 
 
 @api.exception_handler(PermissionDenied)
@@ -62,8 +81,8 @@ def on_unauthenticated(request, error):
 
 
 class Credentials(Schema):
-    username: str
-    password: str
+    username: ShortText
+    password: Text
 
 
 class TokenOut(Schema):
@@ -74,7 +93,12 @@ class Detail(Schema):
     detail: str
 
 
-@api.post("/auth/token", auth=None, response={200: TokenOut, 401: Detail}, tags=["auth"])
+@api.post(
+    "/auth/token",
+    auth=None,
+    response={200: TokenOut, 400: Error, 401: Detail, 413: Error, 422: Error},
+    tags=["auth"],
+)
 def create_token(request, body: Credentials):
     user = authenticate(request, username=body.username, password=body.password)
     if user is None:

@@ -4,6 +4,7 @@ import pytest
 
 from generation.models import Take
 from storyboards.models import Comment, Membership, Panel, Project, Storyboard
+from tests.conftest import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -72,18 +73,18 @@ def test_member_add_rejects_unknown_user_and_role(api, dana, olga, project):
         api(dana)
         .post(f"/projects/{project.id}/members", {"username": "arti", "role": "viewer"})
         .status_code
-        == 422
+        == 409  # already a member: a conflict with the current state
     )
     assert not Membership.objects.filter(user=olga).exists()
 
 
-def test_last_owner_cannot_leave_or_be_demoted(api, dana, project):
+def test_last_owner_cannot_leave_or_be_demoted_409(api, dana, project):
     mine = Membership.objects.get(project=project, user=dana)
     assert (
         api(dana).patch(f"/projects/{project.id}/members/{mine.id}", {"role": "viewer"}).status_code
-        == 422
+        == 409
     )
-    assert api(dana).delete(f"/projects/{project.id}/members/{mine.id}").status_code == 422
+    assert api(dana).delete(f"/projects/{project.id}/members/{mine.id}").status_code == 409
     assert Membership.objects.get(pk=mine.pk).role == "owner"
 
 
@@ -218,3 +219,38 @@ def test_panel_patch_with_a_bad_position_changes_nothing(api, dana, panel):
     assert response.status_code == 422
     panel.refresh_from_db()
     assert panel.prompt == "a diner at night, rain"
+
+
+def test_writes_without_auth_are_401_not_a_csrf_failure(client, panel):
+    response = client.post("/api/projects", {"name": "x"}, content_type="application/json")
+    assert response.status_code == 401
+
+
+def test_lone_surrogates_and_huge_bodies_get_clear_4xx(client, api, dana, panel):
+    headers = {"Authorization": f"Bearer {token_for(dana)}"}
+    for path, raw in [
+        (f"/api/panels/{panel.id}", '{"notes": "x\\udfffy"}'),
+        (f"/api/panels/{panel.id}", '{"prompt": "\\ud800"}'),
+    ]:
+        assert (
+            client.patch(path, raw, content_type="application/json", headers=headers).status_code
+            == 422
+        )
+    bad_login = client.post(
+        "/api/auth/token",
+        '{"username": "x\\ud800", "password": "y"}',
+        content_type="application/json",
+    )
+    assert bad_login.status_code == 422
+    huge = api(dana).patch(f"/panels/{panel.id}", {"notes": "x" * (25 * 2**20)})
+    assert huge.status_code == 413 and "MB" in huge.json()["detail"]
+    panel.refresh_from_db()
+    assert panel.notes == ""
+
+
+def test_every_endpoint_declares_its_error_answers(client):
+    schema = client.get("/api/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path != "/api/auth/token":
+                assert {"401", "404", "422"} <= set(operation["responses"]), (method, path)

@@ -155,7 +155,7 @@ def test_video_take_is_queued_with_frames(api, dana, panel):
 
 
 def test_retry_only_for_failed_or_cancelled_and_keeps_parameters(api, dana, panel, finished):
-    assert api(dana).post(f"/takes/{finished.id}/retry").status_code == 422
+    assert api(dana).post(f"/takes/{finished.id}/retry").status_code == 409
     Take.objects.filter(pk=finished.pk).update(status="failed", error="boom")
     retry = api(dana).post(f"/takes/{finished.id}/retry")
     assert retry.status_code == 202
@@ -169,7 +169,7 @@ def test_retry_only_for_failed_or_cancelled_and_keeps_parameters(api, dana, pane
 
 
 def test_cancel_of_a_finished_take_is_refused(api, dana, finished):
-    assert api(dana).post(f"/takes/{finished.id}/cancel").status_code == 422
+    assert api(dana).post(f"/takes/{finished.id}/cancel").status_code == 409
 
 
 def test_generate_all_queues_bulk_takes_for_panels_with_prompts(api, dana, storyboard, panel):
@@ -214,3 +214,20 @@ def test_a_mask_claiming_a_gigapixel_image_is_refused(api, dana, panel, finished
     body = {"tool": "inpaint", "parent_take": finished.id, "mask": base64.b64encode(bomb).decode()}
     response = api(dana).post(f"/panels/{panel.id}/takes", body)
     assert response.status_code == 422 and "not a base64-encoded PNG" in str(response.json())
+
+
+def test_upscale_scale_must_match_the_chosen_model(api, dana, panel, finished):
+    body = {"tool": "upscale", "parent_take": finished.id, "model": "tiny-upscale-x4", "scale": 2}
+    response = api(dana).post(f"/panels/{panel.id}/takes", body)
+    assert response.status_code == 422 and "4x" in str(response.json())
+
+
+def test_masks_must_be_png(api, dana, panel, finished):
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "GIF")
+    body = {
+        "tool": "inpaint",
+        "parent_take": finished.id,
+        "mask": base64.b64encode(buffer.getvalue()).decode(),
+    }
+    assert api(dana).post(f"/panels/{panel.id}/takes", body).status_code == 422
