@@ -103,10 +103,6 @@ class Take(models.Model):
         return f"Take {self.pk} ({self.tool}, {self.status})"
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
     def batch_key(self) -> tuple:
         """Takes that share this key can run in one pipeline call."""
         return (

@@ -27,10 +27,6 @@ class ModelSpec:
     def max_batch(self) -> int:
         return int(self.limits.get("max_batch", 1))
 
-    @property
-    def is_builtin(self) -> bool:
-        return self.source.startswith("builtin:")
-
 
 def model_get(key: str) -> ModelSpec | None:
     entry = settings.SLATE_MODELS.get(key)
@@ -49,11 +45,6 @@ def model_get(key: str) -> ModelSpec | None:
         scale=entry.get("scale"),
         upscalers={int(k): v for k, v in entry.get("upscalers", {}).items()},
     )
-
-
-def models_for_tool(tool: str) -> list[ModelSpec]:
-    specs = (model_get(key) for key in settings.SLATE_MODELS)
-    return [spec for spec in specs if tool in spec.tools]
 
 
 def default_model() -> ModelSpec:

@@ -185,8 +185,16 @@ def test_make_run_restarts_a_dead_worker_and_keeps_serving(processes):
     supervisor = processes.start(["manage.py", "runstudio", "--port", str(port)], "runstudio")
 
     def workers():
-        children = psutil.Process(supervisor.pid).children()
-        return [c.pid for c in children if "rqworker" in " ".join(c.cmdline())]
+        found = []
+        for child in psutil.Process(supervisor.pid).children():
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE and "rqworker" in " ".join(
+                    child.cmdline()
+                ):
+                    found.append(child.pid)
+            except psutil.Error:  # gone (or a zombie) between listing and looking
+                continue
+        return found
 
     def serving():
         try:
