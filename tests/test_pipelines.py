@@ -321,3 +321,16 @@ def test_the_web_side_modules_do_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_video_pipeline_keeps_one_copy_of_the_unet_weights(host):
+    base = host._bases["tiny"]
+    video = host._pipe_for("tiny", "video")
+    base_storage = {p.data_ptr() for p in base.unet.parameters()}
+    motion = {name: p for name, p in video.unet.named_parameters()}
+    copied = [
+        n
+        for n, p in motion.items()
+        if "motion_modules" not in n and p.data_ptr() not in base_storage
+    ]
+    assert copied == []

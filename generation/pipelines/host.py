@@ -164,15 +164,33 @@ class PipelineHost:
         # pipeline on CUDA would turn the shared half-precision weights to float32.
         with _quiet_diffusers():
             if tool == "video":
-                # AnimateDiff wraps the UNet in a new UNetMotionModel, built on the CPU: the one
-                # tool that copies weights.
+                # AnimateDiff wraps the UNet in a new UNetMotionModel, built with copies of the
+                # UNet's weights: point them back at the base's, so one copy stays in memory.
                 adapter = self._motion_adapters[model_key]
                 pipe = AnimateDiffPipeline.from_pipe(base, motion_adapter=adapter, dtype=self.dtype)
                 pipe.to(self.device)
+                _share_weights(source=base.unet, target=pipe.unet)
             else:
                 pipe = DERIVED_PIPELINE_CLASSES[tool].from_pipe(base, dtype=self.dtype)
         pipe.set_progress_bar_config(disable=True)  # from_pipe does not inherit it
         return pipe
+
+
+def _share_weights(*, source: torch.nn.Module, target: torch.nn.Module) -> int:
+    """Make target's tensors that have a same-named, same-shaped tensor in source use source's
+    storage. Returns how many were tied."""
+    originals = dict(source.named_parameters()) | dict(source.named_buffers())
+    tied = 0
+    for name, tensor in [*target.named_parameters(), *target.named_buffers()]:
+        original = originals.get(name)
+        if (
+            original is not None
+            and original.shape == tensor.shape
+            and original.dtype == tensor.dtype
+        ):
+            tensor.data = original.data
+            tied += 1
+    return tied
 
 
 @contextmanager
