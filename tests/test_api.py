@@ -254,3 +254,22 @@ def test_every_endpoint_declares_its_error_answers(client):
         for method, operation in operations.items():
             if path != "/api/auth/token":
                 assert {"401", "404", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_listing_a_panels_takes_costs_the_same_for_one_or_many(api, dana, panel):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(dana)
+
+    def count():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/panels/{panel.id}/takes").status_code == 200
+        return len(captured)
+
+    client.post(f"/panels/{panel.id}/takes", {})
+    one = count()
+    for _ in range(5):
+        client.post(f"/panels/{panel.id}/takes", {})
+    # token, panel, membership, queue positions, takes with authors: the same for 1 or 6 takes
+    assert count() == one
