@@ -180,6 +180,38 @@ def test_keyboard_edit_shows_on_the_other_page(processes, project, storyboard, p
             assert_not_reloaded(page)
 
 
+def test_inpaint_a_painted_region_in_the_browser(processes, project, storyboard, panel, dana):
+    from generation import services as takes
+    from generation.models import Take
+
+    host = processes.studio()
+    processes.worker()
+    first = takes.take_request(panel=panel, author=dana, seed=3)
+    wait_for(lambda: Take.objects.filter(pk=first.pk, status="succeeded").exists(), timeout=90)
+    with chromium() as browser, diagnostics(processes, browser):
+        page = open_board(browser, host, "dana", storyboard.id)
+        card = f"#panel-{panel.id}"
+        page.wait_for_selector(f"{card} .frame-img[data-take='{first.id}']")
+        page.select_option(f"{card} [data-tool-select]", "inpaint")
+        page.click(f"{card} [data-generate]")
+        page.wait_for_selector("#painter[open] #paint-canvas")
+        box = page.locator("#paint-canvas").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5, steps=8)
+        page.mouse.up()
+        page.click("#paint-go")
+
+        inpainted = wait_for(
+            lambda: Take.objects.filter(panel=panel, tool="inpaint", status="succeeded").first(),
+            timeout=90,
+            message="the inpainted take",
+        )
+        assert inpainted.parent_id == first.id and inpainted.mask
+        page.wait_for_selector(f"{card} .frame-img[data-take='{inpainted.id}']")
+        assert_not_reloaded(page)
+
+
 # --- the README's screenshot ---------------------------------------------------------------
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
