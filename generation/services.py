@@ -134,45 +134,59 @@ def _take_params(
     spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect: str
 ) -> dict:
     """Fill defaults from the registry and check every limit; raises ValidationError."""
-    d, lim = spec.defaults, spec.limits
-    get = lambda name, default: default if options.get(name) is None else options[name]  # noqa: E731
+    get = _getter(options)
     params = {
         "seed": get("seed", random.randrange(2**32)),
-        "steps": get("steps", d.get("steps", 4)),
-        "guidance": get("guidance", d.get("guidance", 5.0)),
+        "steps": get("steps", spec.defaults.get("steps", 4)),
+        "guidance": get("guidance", spec.defaults.get("guidance", 5.0)),
     }
     _check_range("seed", params["seed"], 0, MAX_SEED)
-    _check_range("steps", params["steps"], 1, lim.get("max_steps", 50), f" for {spec.key}")
+    _check_range("steps", params["steps"], 1, spec.limits.get("max_steps", 50), f" for {spec.key}")
     _check_range("guidance", params["guidance"], 0.0, 30.0)
-    if tool in IMAGE_PARENT_TOOLS:  # works on the parent's pixels, at the parent's size
-        params["width"], params["height"] = parent.width, parent.height
-        for name in ("width", "height"):
-            if options.get(name) not in (None, params[name]):
-                raise _invalid(
-                    name,
-                    f"{tool} works at the parent take's size ({parent.width}x{parent.height}).",
-                )
-    else:
-        framed = _frame_size(
-            aspect, d.get("width", 64), d.get("height", 64), lim.get("max_size", 1024)
-        )
-        params["width"], params["height"] = get("width", framed[0]), get("height", framed[1])
+    params["width"], params["height"] = _size(spec, tool, parent, options, aspect)
     _check_size(spec, params["width"], params["height"])
+    return params | _tool_params(spec, tool, options, params["steps"])
+
+
+def _getter(options: dict):
+    """options[name], or the default when the caller left it out."""
+    return lambda name, default: default if options.get(name) is None else options[name]
+
+
+def _size(spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect: str) -> tuple:
+    if tool in IMAGE_PARENT_TOOLS:  # works on the parent's pixels, at the parent's size
+        for name in ("width", "height"):
+            if options.get(name) not in (None, getattr(parent, name)):
+                message = (
+                    f"{tool} works at the parent take's size ({parent.width}x{parent.height})."
+                )
+                raise _invalid(name, message)
+        return parent.width, parent.height
+    d = spec.defaults
+    framed = _frame_size(
+        aspect, d.get("width", 64), d.get("height", 64), spec.limits.get("max_size", 1024)
+    )
+    get = _getter(options)
+    return get("width", framed[0]), get("height", framed[1])
+
+
+def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int) -> dict:
+    """What only some tools take: strength, scale, frames."""
+    get, d = _getter(options), spec.defaults
     if tool in (Tool.VARIATION, Tool.INPAINT):
-        params["strength"] = get("strength", d.get("strength", 0.6))
-        _check_range("strength", params["strength"], 0.0, 1.0)
-        if int(params["steps"] * params["strength"]) < 1:
+        strength = get("strength", d.get("strength", 0.6))
+        _check_range("strength", strength, 0.0, 1.0)
+        if int(steps * strength) < 1:
             raise _invalid("strength", "steps x strength must be at least 1 step.")
+        return {"strength": strength}
     if tool == Tool.UPSCALE:
-        params["scale"] = spec.scale
+        return {"scale": spec.scale}
     if tool == Tool.VIDEO:
-        params["num_frames"] = get("num_frames", d.get("num_frames", 8))
-        params["fps"] = get("fps", d.get("fps", 8))
-        _check_range(
-            "num_frames", params["num_frames"], 2, lim.get("max_frames", 16), f" for {spec.key}"
-        )
-        _check_range("fps", params["fps"], 1, 60)
-    return params
+        frames, fps = get("num_frames", d.get("num_frames", 8)), get("fps", d.get("fps", 8))
+        _check_range("num_frames", frames, 2, spec.limits.get("max_frames", 16), f" for {spec.key}")
+        _check_range("fps", fps, 1, 60)
+        return {"num_frames": frames, "fps": fps}
+    return {}
 
 
 @transaction.atomic
