@@ -30,6 +30,12 @@ class Priority(models.IntegerChoices):
 
 
 class Take(models.Model):
+    # What made the pixels: a retry copies exactly these.
+    PARAMETERS = (
+        "tool", "model_key", "model_source", "model_revision", "prompt", "negative_prompt",
+        "seed", "steps", "guidance", "width", "height", "strength", "scale", "num_frames", "fps",
+    )  # fmt: skip
+
     panel = models.ForeignKey("storyboards.Panel", on_delete=models.CASCADE, related_name="takes")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="takes"

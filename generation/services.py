@@ -248,13 +248,10 @@ def take_retry(*, take: Take, author) -> Take:
         raise Conflict(
             {"take": f"Only a failed or cancelled take can be retried (this one {take.status})."}
         )
+    same = {name: getattr(take, name) for name in Take.PARAMETERS}
     retry = Take.objects.create(
-        panel=take.panel, author=author, parent=take.parent, retry_of=take, tool=take.tool,
-        priority=take.priority, model_key=take.model_key, model_source=take.model_source,
-        model_revision=take.model_revision, prompt=take.prompt, negative_prompt=take.negative_prompt,
-        seed=take.seed, steps=take.steps, guidance=take.guidance, width=take.width,
-        height=take.height, strength=take.strength, scale=take.scale, num_frames=take.num_frames,
-        fps=take.fps, mask=take.mask.name,
+        panel=take.panel, author=author, parent=take.parent, retry_of=take, priority=take.priority,
+        mask=take.mask.name, **same,
     )  # fmt: skip
     _announce_queued(retry)
     return retry
@@ -410,36 +407,39 @@ def take_mark_cancelled(*, take: Take, gpu_seconds: float = 0.0) -> bool:
 def takes_requeue_stale() -> list[int]:
     """Running takes whose worker stopped beating: back in the queue, or failed after too many tries."""
     cutoff = timezone.now() - timedelta(seconds=settings.SLATE_STALE_AFTER_S)
-    stale = list(
-        Take.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).select_related("panel")
+    stale = Take.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).select_related(
+        "panel"
     )
-    touched = []
-    for take in stale:
-        lost = f"Its worker ({take.worker or 'unknown'}) stopped answering"
-        with transaction.atomic():
-            if take.cancel_requested:
-                ok = _finish(take, Status.CANCELLED, error="Cancelled; its worker was lost.")
-                event = "take.cancelled"
-            elif take.attempts >= settings.SLATE_MAX_ATTEMPTS:
-                ok = _finish(
-                    take, Status.FAILED, error=f"{lost}, {take.attempts} times; giving up."
-                )
-                event = "take.failed"
-            else:
-                ok = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
-                    status=Status.QUEUED, claim="", worker="", progress=0.0, started_at=None,
-                    error=f"{lost}; queued again (attempt {take.attempts + 1}).",
-                )  # fmt: skip
-                take.refresh_from_db()
-                event = "take.queued"
-            if ok:
-                publish(take.panel.storyboard_id, event, _event(take, error=take.error))
-                touched.append(take.id)
-                if event == "take.queued":
-                    _enqueue_after_commit(take.id)
+    touched = [take.id for take in stale if _recover(take)]
     if touched:
         queue_publish()
     return touched
+
+
+@transaction.atomic
+def _recover(take: Take) -> bool:
+    """End or re-queue one lost take, unless its worker came back meanwhile (claim checked)."""
+    lost = f"Its worker ({take.worker or 'unknown'}) stopped answering"
+    if take.cancel_requested:
+        event, ok = (
+            "take.cancelled",
+            _finish(take, Status.CANCELLED, error="Cancelled; its worker was lost."),
+        )
+    elif take.attempts >= settings.SLATE_MAX_ATTEMPTS:
+        error = f"{lost}, {take.attempts} times; giving up."
+        event, ok = "take.failed", _finish(take, Status.FAILED, error=error)
+    else:
+        event = "take.queued"
+        ok = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
+            status=Status.QUEUED, claim="", worker="", progress=0.0, started_at=None,
+            error=f"{lost}; queued again (attempt {take.attempts + 1}).",
+        )  # fmt: skip
+        take.refresh_from_db()
+        if ok:
+            _enqueue_after_commit(take.id)
+    if ok:
+        publish(take.panel.storyboard_id, event, _event(take, error=take.error))
+    return bool(ok)
 
 
 def _enqueue_after_commit(take_id: int) -> None:
