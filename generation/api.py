@@ -108,7 +108,7 @@ def request_take(request, panel_id: PathId, body: TakeIn):
 @router.get("/panels/{panel_id}/takes", response={200: list[TakeOut], **ERRORS})
 def list_takes(request, panel_id: PathId):
     panel, _ = panel_get_for_member(user=request.user, panel_id=panel_id)
-    positions = {k: v[0] for k, v in selectors.queue_positions().items()}
+    positions = selectors.queue_position_map()
     takes = panel.takes.select_related("author", "panel").order_by("queued_at", "id")
     return [take_out(t, positions.get(t.id)) for t in takes]
 
@@ -144,7 +144,7 @@ def generate_all(request, storyboard_id: PathId):
     )
     require(membership, "edit")
     takes = services.storyboard_generate_all(storyboard=storyboard, author=request.user)
-    positions = {k: v[0] for k, v in selectors.queue_positions().items()}
+    positions = selectors.queue_position_map()
     return Status(202, {"takes": [take_out(t, positions.get(t.id)) for t in takes]})
 
 

@@ -35,12 +35,13 @@ def pending_wakeups() -> int:
 
 def run_next(take_id: int | None = None, budget_s: float = 60.0) -> int:
     """Run batches while takes wait (for up to `budget_s`), skipping RQ's per-job bookkeeping
-    between them. Returns how many takes it ran; the wake-ups it made redundant find nothing."""
+    between them. `take_id` only names the take that caused the wake-up (RQ dashboard, logs):
+    the database decides what runs. Returns how many takes it ran; the wake-ups it made redundant find nothing."""
     import time
 
     from .worker import engine
 
     ran, deadline = 0, time.monotonic() + budget_s
-    while time.monotonic() < deadline and (served := engine().serve(hint=take_id)):
+    while time.monotonic() < deadline and (served := engine().serve()):
         ran += served
     return ran

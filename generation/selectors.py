@@ -41,11 +41,15 @@ def queue_positions() -> dict[int, tuple[int, int]]:
     return {take_id: (i + 1, storyboard_id) for i, (take_id, storyboard_id) in enumerate(rows)}
 
 
+def queue_position_map() -> dict[int, int]:
+    """{take id: 1-based position} for every queued take. One query."""
+    return {take_id: position for take_id, (position, _) in queue_positions().items()}
+
+
 def queue_position(take: Take) -> int | None:
     if take.status != Status.QUEUED:
         return None
-    entry = queue_positions().get(take.id)
-    return entry[0] if entry else None
+    return queue_position_map().get(take.id)
 
 
 def gpu_seconds_for_project(*, project_id: int) -> dict:

@@ -293,7 +293,7 @@ def queue_publish() -> None:
     transaction.on_commit(send)
 
 
-def take_claim_batch(*, worker: str, hint: int | None = None) -> list[Take]:
+def take_claim_batch(*, worker: str) -> list[Take]:
     """Claim the next take in queue order plus waiting takes it can share a pipeline call with."""
     with transaction.atomic():
         waiting = list(queue_in_order().select_related("panel")[:500])

@@ -81,8 +81,8 @@ class Engine:
         )
         self.current: Progress | None = None
 
-    def serve(self, hint: int | None = None) -> int:
-        takes = services.take_claim_batch(worker=self.name, hint=hint)
+    def serve(self) -> int:
+        takes = services.take_claim_batch(worker=self.name)
         if takes:
             self.run(takes)
         return len(takes)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generation import services as takes
 from generation.models import ACTIVE, Status, Take
 from generation.registry import default_model
-from generation.selectors import gpu_seconds_for_project, queue_positions, take_get_for_member
+from generation.selectors import gpu_seconds_for_project, queue_position_map, take_get_for_member
 from studio.auth import request_user
 
 from . import selectors, services
@@ -128,19 +128,19 @@ def panel_context(panel, membership: Membership, positions: dict | None = None) 
     current = active[-1] if active else None
     latest = all_takes[-1] if all_takes else None
     if positions is None and current is not None and current.status == Status.QUEUED:
-        positions = queue_positions()
+        positions = queue_position_map()
     return {
         "panel": panel, "membership": membership, "takes": all_takes,
         "finished": [t for t in all_takes if t.status == Status.SUCCEEDED],
         "current": current, "waiting": len(active) - 1 if active else 0,
-        "position": (positions or {}).get(current.id, (None,))[0] if current else None,
+        "position": (positions or {}).get(current.id) if current else None,
         "failed": latest if latest is not None and latest.status == Status.FAILED else None,
         "selected": panel.selected_take,
     }  # fmt: skip
 
 
 def _storyboard_page_context(storyboard, membership) -> dict:
-    positions = queue_positions()
+    positions = queue_position_map()
     panels = selectors.panels_for_storyboard(storyboard=storyboard)
     return {
         "storyboard": storyboard, "project": storyboard.project, "membership": membership,
@@ -162,17 +162,10 @@ def storyboard_detail(request, storyboard_id: int):
 
 
 def _panel_fields(post) -> dict:
-    names = (
-        "prompt",
-        "negative_prompt",
-        "shot_type",
-        "camera_move",
-        "action",
-        "dialogue",
-        "notes",
-        "aspect_ratio",
-    )
-    fields = {name: post[name] for name in names if name in post}
+    # The form sends seconds; every other panel field arrives as the service names it.
+    fields = {
+        name: post[name] for name in services.PANEL_FIELDS if name in post and name != "duration_ms"
+    }
     if post.get("duration_s"):
         try:
             fields["duration_ms"] = round(float(post["duration_s"]) * 1000)
