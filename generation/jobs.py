@@ -39,9 +39,12 @@ def run_next(take_id: int | None = None, budget_s: float = 60.0) -> int:
     the database decides what runs. Returns how many takes it ran; the wake-ups it made redundant find nothing."""
     import time
 
+    from studio.events import flush
+
     from .worker import engine
 
     ran, deadline = 0, time.monotonic() + budget_s
     while time.monotonic() < deadline and (served := engine().serve()):
         ran += served
+        flush()  # a batch's results are told before the next batch starts
     return ran

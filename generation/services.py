@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from storyboards.models import Panel, Storyboard
 from studio.errors import Conflict
+from studio.events import publish
 
 from . import media
-from .events import publish
 from .models import ACTIVE, Priority, Status, Take, Tool
 from .registry import ModelSpec, default_model, model_get
 from .selectors import queue_in_order, queue_positions

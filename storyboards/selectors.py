@@ -70,5 +70,19 @@ def panel_for_card(*, panel_id: int) -> Panel | None:
     return _cards(Panel.objects.filter(pk=panel_id)).first()
 
 
+def panels_for_cards(*, panel_ids) -> list[Panel]:
+    """Several panels with what their cards show, whatever boards they are on: 3 queries."""
+    return list(_cards(Panel.objects.filter(pk__in=list(panel_ids))))
+
+
+def panel_order(*, storyboard_ids) -> dict[int, list[int]]:
+    """{storyboard id: its panel ids in order}. One query."""
+    order: dict[int, list[int]] = {board: [] for board in storyboard_ids}
+    rows = Panel.objects.filter(storyboard__in=list(order)).order_by("storyboard", "position", "id")
+    for board, panel_id in rows.values_list("storyboard_id", "pk"):
+        order[board].append(panel_id)
+    return order
+
+
 def comments_for_panel(*, panel: Panel) -> QuerySet[Comment]:
     return panel.comments.select_related("author").order_by("created_at", "id")

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
-from generation.events import publish
 from studio.errors import Conflict
+from studio.events import publish
 
 from .models import ApiToken, Comment, Membership, Panel, Project, Role, Storyboard
 

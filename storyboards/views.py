@@ -1,6 +1,7 @@
 """Pages. Thin: a selector checks access, a service changes things, a template shows them.
 
-htmx posts get partials back; the same partials travel over the storyboard socket (live.py).
+htmx posts get partials back: the very fragments the live events bring everybody else
+(storyboards/presenters.py), so applying both changes nothing.
 """
 
 import mimetypes
@@ -16,13 +17,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import services as takes
-from generation.models import ACTIVE, Status, Take
+from generation.models import Take
 from generation.registry import default_model
-from generation.selectors import gpu_seconds_for_project, queue_position_map, take_get_for_member
+from generation.selectors import gpu_seconds_for_project, take_get_for_member
 from studio.auth import request_user
+from studio.events import current_sequence
 
-from . import selectors, services
-from .models import AspectRatio, CameraMove, Membership, Role, ShotType
+from . import presenters, selectors, services
+from .models import AspectRatio, CameraMove, Role, ShotType
 
 
 def _errors(error: ValidationError) -> str:
@@ -122,29 +124,12 @@ def member_change(request, project_id: int):
 # --- storyboard page -------------------------------------------------------------------------
 
 
-def panel_context(panel, membership: Membership, positions: dict | None = None) -> dict:
-    all_takes = list(panel.takes.all())
-    active = [t for t in all_takes if t.status in ACTIVE]
-    current = active[-1] if active else None
-    latest = all_takes[-1] if all_takes else None
-    if positions is None and current is not None and current.status == Status.QUEUED:
-        positions = queue_position_map()
-    return {
-        "panel": panel, "membership": membership, "takes": all_takes,
-        "finished": [t for t in all_takes if t.status == Status.SUCCEEDED],
-        "current": current, "waiting": len(active) - 1 if active else 0,
-        "position": (positions or {}).get(current.id) if current else None,
-        "failed": latest if latest is not None and latest.status == Status.FAILED else None,
-        "selected": panel.selected_take,
-    }  # fmt: skip
-
-
 def _storyboard_page_context(storyboard, membership) -> dict:
-    positions = queue_position_map()
-    panels = selectors.panels_for_storyboard(storyboard=storyboard)
     return {
         "storyboard": storyboard, "project": storyboard.project, "membership": membership,
-        "cards": [panel_context(p, membership, positions) for p in panels],
+        # Read before the panels: events after this number are applied on top (idempotent).
+        "seq": current_sequence(storyboard.id),
+        "cards": presenters.storyboard_cards(storyboard, can_edit=membership.can_edit),
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "noise_model": default_model().key == "tiny",
     }  # fmt: skip
@@ -174,9 +159,11 @@ def _panel_fields(post) -> dict:
     return fields
 
 
-def _render_card_region(request, panel_id, membership, template):
+def _render_card_region(request, panel_id, membership, template, **extra):
+    """Answer an htmx action with the same fragment the live event brings everybody else."""
     panel = selectors.panel_for_card(panel_id=panel_id)
-    return render(request, template, panel_context(panel, membership))
+    card = presenters.panel_card(panel, can_edit=membership.can_edit)
+    return render(request, template, {"card": card, **extra})
 
 
 @login_required
@@ -192,7 +179,9 @@ def panel_add(request, storyboard_id: int):
         )
     except ValidationError as e:
         return HttpResponse(_errors(e), status=422)
-    return _render_card_region(request, panel.id, membership, "storyboards/_panel.html")
+    return _render_card_region(
+        request, panel.id, membership, "storyboards/_panel_placed.html", following=None
+    )
 
 
 @login_required
@@ -204,10 +193,9 @@ def panel_edit(request, panel_id: int):
         try:
             services.panel_update(panel=panel, **_panel_fields(request.POST))
             response = _render_card_region(
-                request, panel.id, membership, "storyboards/_panel_meta.html"
+                request, panel.id, membership, "storyboards/_panel_meta.html", oob=True
             )
-            response["HX-Retarget"] = f"#panel-{panel.id}-meta"
-            response["HX-Reswap"] = "outerHTML"
+            response["HX-Reswap"] = "none"  # the meta swaps out of band, as on every other page
             response["HX-Trigger"] = "panel-saved"
             return response
         except ValidationError as e:
@@ -224,11 +212,15 @@ def panel_move(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
     try:
-        services.panel_move(panel=panel, position=int(request.POST.get("position", "")))
+        position = int(request.POST.get("position", ""))
+        services.panel_move(panel=panel, position=position)
     except (ValueError, ValidationError):
         return HttpResponse("That position is outside the storyboard.", status=422)
-    order = panel.storyboard.panels.order_by("position").values_list("pk", flat=True)
-    return HttpResponse(f'<div id="panel-order" data-order="{",".join(map(str, order))}"></div>')
+    ids = selectors.panel_order(storyboard_ids=[panel.storyboard_id])[panel.storyboard_id]
+    following = ids[position + 1] if position + 1 < len(ids) else None
+    return _render_card_region(
+        request, panel.id, membership, "storyboards/_panel_placed.html", following=following
+    )
 
 
 def _take_options(post) -> dict:
@@ -303,10 +295,12 @@ def take_action(request, take_id: int, action: str):
 def comment_add(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     try:
-        services.comment_add(panel=panel, author=request.user, body=request.POST.get("body", ""))
+        comment = services.comment_add(
+            panel=panel, author=request.user, body=request.POST.get("body", "")
+        )
     except ValidationError as e:
         return _notice(request, panel.id, _errors(e))
-    return _render_card_region(request, panel.id, membership, "storyboards/_comments.html")
+    return render(request, "storyboards/_comment_added.html", {"comment": comment})
 
 
 # --- media ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from generation import services as takes
 from storyboards import services as boards
+from studio import events
 from studio.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,6 +30,7 @@ def session_cookie(user) -> str:
 
 
 def communicator(path, cookie=None, token=None, origin=None):
+    events.flush()  # what the fixtures published has left: the socket starts after it
     headers = []
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
@@ -42,11 +44,21 @@ def communicator(path, cookie=None, token=None, origin=None):
 async def events_until(comm, wanted: str, limit=20):
     seen = []
     for _ in range(limit):
-        message = json.loads(await comm.receive_from(timeout=5))
+        message = json.loads(await comm.receive_from(timeout=10))
         seen.append(message)
         if message["type"] == wanted:
             return message, seen
     raise AssertionError(f"no {wanted} in {seen}")
+
+
+async def live_until(comm, needle: str, limit=20) -> str:
+    """The page socket's messages, joined, until one holds `needle`."""
+    text = ""
+    for _ in range(limit):
+        text += await comm.receive_from(timeout=10)
+        if needle in text:
+            return text
+    raise AssertionError(f"no {needle!r} on the page socket")
 
 
 def test_member_with_token_hears_comments_panels_and_takes(storyboard, panel, vic, dana):
@@ -57,12 +69,13 @@ def test_member_with_token_hears_comments_panels_and_takes(storyboard, panel, vi
         connected, _ = await comm.connect()
         assert connected
         hello = json.loads(await comm.receive_from())
-        assert hello == {"type": "hello", "storyboard": storyboard.id}
+        assert hello == {"type": "hello", "storyboard": storyboard.id, "seq": hello["seq"]}
         from channels.db import database_sync_to_async
 
         await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="Tighter.")
         comment, _ = await events_until(comm, "comment.created")
         assert comment["panel"] == panel.id and "comment" in comment and "ts" in comment
+        assert comment["seq"] == hello["seq"] + 1  # durable events take the next number
         new = await database_sync_to_async(boards.panel_create)(
             storyboard=storyboard, user=dana, prompt="b"
         )
@@ -122,25 +135,25 @@ def test_htmx_socket_gets_out_of_band_fragments(storyboard, panel, vic, dana):
         comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
         connected, _ = await comm.connect()
         assert connected
-        await database_sync_to_async(boards.comment_add)(
+        hello = json.loads(await comm.receive_from(timeout=5))
+        seq = hello["seq"]
+        comment = await database_sync_to_async(boards.comment_add)(
             panel=panel, author=dana, body="Push in slower."
         )
-        html = await comm.receive_from(timeout=5)
-        assert f'id="panel-{panel.id}-comments"' in html and 'hx-swap-oob="true"' in html
-        assert "Push in slower." in html
+        html = await live_until(comm, "Push in slower.")
+        assert html.startswith(f"<!--{seq + 1}-->")
+        assert f'hx-swap-oob="beforeend:#panel-{panel.id}-comments"' in html
+        assert f'<li id="comment-{comment.id}" hx-swap-oob="delete">' in html
         take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
-        frames = [
-            await comm.receive_from(timeout=5) for _ in range(2)
-        ]  # take.queued + queue.updated
-        joined = "".join(frames)
-        assert f'id="panel-{panel.id}-frame"' in joined and f"take-{take.id}-queue" in joined
+        joined = await live_until(comm, f'id="take-{take.id}-queue" class="queue" hx-swap-oob')
+        assert f'id="panel-{panel.id}-frame" class="frame-wrap" hx-swap-oob="morph"' in joined
+        assert f"<!--{seq + 2}-->" in joined and f"<!--~{seq + 2}-->" in joined  # queue: transient
         await database_sync_to_async(takes.take_report_progress)(
             takes=[take], progress=0.5, previews=[b"\xff\xd8jpeg"]
         )
-        progress = await comm.receive_from(timeout=5)
-        assert f'id="take-{take.id}-bar"' in progress and "width:50%" in progress
-        preview = await comm.receive_from(timeout=5)
-        assert f'id="panel-{panel.id}-preview"' in preview and "data:image/jpeg;base64," in preview
+        both = await live_until(comm, "data:image/jpeg;base64,")
+        assert f'id="take-{take.id}-bar"' in both and "width:50%" in both
+        assert f'id="panel-{panel.id}-preview"' in both
         await comm.disconnect()
 
     async_to_sync(run)()
@@ -157,10 +170,8 @@ def test_viewer_fragments_have_no_edit_controls(storyboard, panel, vic, dana):
         await database_sync_to_async(boards.panel_create)(
             storyboard=storyboard, user=dana, prompt="c"
         )
-        html = await comm.receive_from(timeout=5)
-        assert (
-            "beforeend:#panels" in html and "data-generate" not in html and "data-edit" not in html
-        )
+        html = await live_until(comm, "beforeend:#panels")
+        assert "data-generate" not in html and "data-edit" not in html
         await comm.disconnect()
 
     async_to_sync(run)()

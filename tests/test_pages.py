@@ -85,7 +85,9 @@ def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel)
     edited = client.post(
         f"/panels/{new.id}/edit/", {"prompt": "the getaway car, rain", "duration_s": "3.5"}
     )
-    assert edited.status_code == 200 and edited["HX-Retarget"] == f"#panel-{new.id}-meta"
+    # The answer is the live event's own fragment: the meta, swapped out of band by id.
+    assert edited.status_code == 200 and edited["HX-Reswap"] == "none"
+    assert f'id="panel-{new.id}-meta" class="meta" hx-swap-oob="morph"' in edited.content.decode()
     new.refresh_from_db()
     assert new.prompt == "the getaway car, rain" and new.duration_ms == 3500
     generated = client.post(f"/panels/{new.id}/generate/", {"tool": "text2image", "seed": "5"})
@@ -94,13 +96,19 @@ def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel)
     assert refused.status_code == 422 and "multiple of 8" in refused.content.decode()
     assert refused["HX-Retarget"] == f"#panel-{new.id}-notice"
     commented = client.post(f"/panels/{new.id}/comments/", {"body": "Faster cut."})
-    assert "Faster cut." in commented.content.decode() and Comment.objects.count() == 1
-    moved = client.post(f"/panels/{new.id}/move/", {"position": "0"})
-    assert f'data-order="{new.id},{panel.id}"' in moved.content.decode()
+    comment = Comment.objects.get()
+    assert "Faster cut." in commented.content.decode()
+    assert f'hx-swap-oob="beforeend:#panel-{new.id}-comments"' in commented.content.decode()
+    assert f'<li id="comment-{comment.id}" hx-swap-oob="delete">' in commented.content.decode()
+    moved = client.post(f"/panels/{new.id}/move/", {"position": "0"}).content.decode()
+    # The card goes (wherever it is) and comes back before the panel now after it.
+    assert f'<article id="panel-{new.id}" hx-swap-oob="delete">' in moved
+    assert f'hx-swap-oob="beforebegin:#panel-{panel.id}"' in moved
 
 
 def test_static_assets_are_served_locally(client):
     assert client.get("/static/vendor/htmx-ext-ws-2.0.4.js").status_code == 200
+    assert client.get("/static/vendor/idiomorph-ext-0.8.0.min.js").status_code == 200
     assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
 
 

@@ -1,34 +1,11 @@
-// Slate storyboard page: keyboard, panel order, tool options, the inpaint painter.
-// Everything that changes data goes through htmx forms; this file only arranges the page.
+// Slate storyboard page: keyboard, tool options, the inpaint painter, and keeping in step with
+// the live socket. Everything that changes data goes through htmx forms; fragments swap by id.
 (function () {
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
   function panels() { return $$("#panels > article.panel"); }
-
-  // Live fragments are idempotent, but a panel may arrive both as our own answer and over the socket.
-  function dedupe() {
-    const seen = new Set();
-    for (const p of panels()) { if (seen.has(p.id)) p.remove(); else seen.add(p.id); }
-    renumber();
-  }
-  function renumber() {
-    const list = panels();
-    list.forEach((p, i) => {
-      const n = $(".num", p); if (n) n.textContent = i + 1;
-      p.setAttribute("aria-label", "Panel " + (i + 1));
-      const [earlier, later] = [$("[data-move='-1']", p), $("[data-move='1']", p)];
-      if (earlier) earlier.disabled = i === 0;
-      if (later) later.disabled = i === list.length - 1;
-    });
-  }
-  function applyOrder() {
-    const marker = $("#panel-order"); const grid = $("#panels");
-    if (!marker || !grid || !marker.dataset.order) return;
-    for (const id of marker.dataset.order.split(",")) { const p = document.getElementById("panel-" + id); if (p) grid.appendChild(p); }
-    renumber();
-  }
 
   function syncTool(form) {
     const select = $("[data-tool-select]", form); if (!select) return;
@@ -56,7 +33,7 @@
     if (form) $("[data-mask]", form).value = "";
   });
 
-  // Reorder buttons.
+  // Reorder buttons. The answer places the card like the live event does: any old copy goes.
   document.addEventListener("click", (e) => {
     const btn = e.target.closest("[data-move]"); if (!btn) return;
     movePanel(btn.closest("article.panel"), parseInt(btn.dataset.move, 10));
@@ -64,25 +41,87 @@
   function movePanel(panel, delta) {
     const list = panels(); const to = list.indexOf(panel) + delta;
     if (!panel || to < 0 || to >= list.length) return;
-    htmx.ajax("POST", "/panels/" + panel.dataset.panel + "/move/", { target: "#panel-order", swap: "outerHTML", values: { position: to } })
-      .then(() => { applyOrder(); panel.focus(); });
+    const id = panel.id;
+    htmx.ajax("POST", "/panels/" + panel.dataset.panel + "/move/", { swap: "none", values: { position: to } })
+      .then(() => document.getElementById(id)?.focus());
   }
 
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.target.id === "editor-body" && !$("#editor").open) $("#editor").showModal();
-    dedupe(); applyOrder();
   });
-  document.addEventListener("htmx:oobAfterSwap", () => { dedupe(); applyOrder(); });
   document.addEventListener("panel-saved", () => $("#editor") && $("#editor").close());
-  let dropped = false;
-  document.addEventListener("htmx:wsOpen", () => {
-    const d = $("#live-status"); if (d) { d.className = "live-dot on"; d.textContent = "live"; }
-    // Events sent while the socket was down are gone: catch up from the page itself.
-    if (dropped) htmx.ajax("GET", location.pathname, { select: "#panels", target: "#panels", swap: "outerHTML" });
-    dropped = false;
+
+  // --- Live: every durable event carries the board's next number (<!--12-->), transient ones the
+  // current number (<!--~12-->), hello and ping the current number. A page that sees anything
+  // else missed something: it fetches the board again and morphs it in place, holding what
+  // arrives meanwhile. The dot says "live" only while the page is known to be in step.
+  const board = () => $("#board");
+  let seq = 0, syncing = false, held = [], socket = null, lastHeard = 0;
+  const MARK = /<!--(~?)(\d+)-->/g;
+
+  function status(state, words) {
+    const d = $("#live-status"); if (!d) return;
+    d.className = "live-dot " + state; d.textContent = words;
+  }
+  // Which of a message's numbers follow ours: "apply", "old" (all behind: a replay), or "gap".
+  function check(text, replaying) {
+    if (text.includes("data-resync")) return "gap";
+    let next = seq, fresh = false, stale = false;
+    for (const [, transient, n] of text.matchAll(MARK)) {
+      const num = parseInt(n, 10);
+      if (transient) { if (num > next) return "gap"; if (num < next) stale = true; continue; }
+      if (num === next + 1) { next = num; fresh = true; } else if (num <= next) stale = true; else return "gap";
+    }
+    if (stale && !fresh && !replaying) return "gap";  // numbers went back: Redis was emptied
+    if (stale && !fresh) return "old";
+    seq = next; return "apply";
+  }
+  function control(message) {
+    if (message.type === "hello" || message.type === "ping") {
+      if (message.seq !== seq) resync(); else if (!syncing) status("on", "live");
+    } else if (message.type === "resync") resync();
+  }
+  async function resync() {
+    if (syncing) return;
+    syncing = true; status("sync", "catching up");
+    try {
+      const response = await fetch(location.pathname, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      Idiomorph.morph($("#panels"), page.getElementById("panels"));
+      htmx.process($("#panels"));
+      seq = parseInt(page.getElementById("board").dataset.seq, 10) || 0;
+    } catch (error) {
+      syncing = false; status("off", "offline");
+      setTimeout(resync, 3000); return;
+    }
+    const waiting = held; held = []; syncing = false;
+    let again = false;
+    for (const text of waiting) {
+      const verdict = check(text, true);
+      if (verdict === "apply") htmx.swap(document.body, text, { swapStyle: "none" });
+      else if (verdict === "gap") again = true;
+    }
+    if (again) resync(); else status(socket ? "on" : "off", socket ? "live" : "reconnecting");
+  }
+  document.addEventListener("htmx:wsBeforeMessage", (e) => {
+    const text = e.detail.message; lastHeard = Date.now();
+    if (text[0] === "{") { e.preventDefault(); control(JSON.parse(text)); return; }
+    if (syncing) { e.preventDefault(); held.push(text); return; }
+    if (check(text, false) !== "apply") { e.preventDefault(); resync(); }
   });
-  document.addEventListener("htmx:wsClose", () => { dropped = true; const d = $("#live-status"); if (d) { d.className = "live-dot off"; d.textContent = "reconnecting"; } });
-  document.addEventListener("htmx:wsAfterMessage", () => { dedupe(); applyOrder(); });
+  // A card inserted next to a card this page does not have: the page is out of step.
+  document.addEventListener("htmx:oobErrorNoTarget", (e) => {
+    const how = e.detail.content && e.detail.content.getAttribute && e.detail.content.getAttribute("hx-swap-oob");
+    if (how && how.includes(":")) resync();
+  });
+  document.addEventListener("htmx:wsOpen", (e) => { socket = e.detail.socketWrapper; lastHeard = Date.now(); });
+  document.addEventListener("htmx:wsClose", () => { socket = null; status("off", "reconnecting"); });
+  // The server pings every 15 s: a socket silent for longer is dead even if it looks open.
+  setInterval(() => {
+    if (socket && Date.now() - lastHeard > 40000) { status("off", "reconnecting"); socket.reconnect(); lastHeard = Date.now(); }
+  }, 5000);
+  if (board()) seq = parseInt(board().dataset.seq, 10) || 0;  // deferred: the page is parsed
 
   // Keyboard: the focused panel is the subject of every shortcut.
   document.addEventListener("keydown", (e) => {
@@ -139,7 +178,6 @@
       $("#painter").close(); htmx.trigger(painterForm, "submit");
     });
     $$("form.generate").forEach(syncTool);
-    renumber();
   });
   document.addEventListener("htmx:load", (e) => { $$("form.generate", e.target).forEach(syncTool); });
 })();

@@ -1,0 +1,152 @@
+"""What a panel card shows, built one way for the first page load, the htmx answer and the live
+swap alike; and the renderers of the page regions live events refresh (studio/events.py).
+
+Templates take a `card` (see `panel_card`) and `oob`, the out-of-band swap to announce when the
+fragment travels over the socket. A region is rendered once per event batch, once per role
+variant where editors and viewers see it differently, never once per viewer.
+"""
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from generation.models import Status
+from generation.selectors import queue_position_map
+from studio.events import ALL, EDIT, VIEW, region_renderer
+
+from . import selectors
+from .models import Comment, Panel
+
+BLANK = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+VARIANTS = {EDIT: True, VIEW: False}  # variant: can_edit
+
+
+def panel_card(panel: Panel, *, can_edit: bool, positions: dict | None = None) -> dict:
+    """A card's context from a panel fetched by `selectors.panels_for_storyboard` or
+    `panel_for_card` (takes and comments prefetched: no query here, unless a take waits in
+    the queue and no `positions` were given)."""
+    takes = list(panel.takes.all())
+    running = [t for t in takes if t.status == Status.RUNNING]
+    queued = [t for t in takes if t.status == Status.QUEUED]
+    # The running take is the one to watch; otherwise the next in line.
+    current = running[0] if running else queued[0] if queued else None
+    if current is not None and current.status == Status.QUEUED and positions is None:
+        positions = queue_position_map()
+    latest = takes[-1] if takes else None
+    selected = panel.selected_take
+    return {
+        "panel": panel, "can_edit": can_edit, "takes": takes, "current": current,
+        "finished": [t for t in takes if t.status == Status.SUCCEEDED],
+        "waiting": len(running) + len(queued) - 1 if current else 0,
+        "position": (positions or {}).get(current.id) if current else None,
+        "percent": round(100 * current.progress) if current else 0,
+        "failed": latest if latest is not None and latest.status == Status.FAILED else None,
+        "selected": selected,
+        "still": reverse("media", args=[selected.image.name]) if selected and selected.image else BLANK,
+        "comments": list(panel.comments.all()),
+    }  # fmt: skip
+
+
+def storyboard_cards(storyboard, *, can_edit: bool) -> list[dict]:
+    positions = queue_position_map()
+    panels = selectors.panels_for_storyboard(storyboard=storyboard)
+    return [panel_card(p, can_edit=can_edit, positions=positions) for p in panels]
+
+
+def _by_role(template: str, cards_for, **extra) -> dict:
+    """{variant: html} of a role-dependent region."""
+    return {
+        variant: render_to_string(template, {"card": cards_for(can_edit), "oob": True, **extra})
+        for variant, can_edit in VARIANTS.items()
+    }
+
+
+# --- live regions ----------------------------------------------------------------------------
+
+
+def _cards_by_id(panel_ids) -> dict[int, Panel]:
+    return {p.id: p for p in selectors.panels_for_cards(panel_ids=panel_ids)}
+
+
+@region_renderer("panel.frame")
+def render_frames(payloads: list[dict]) -> dict:
+    panels = _cards_by_id(p["panel"] for p in payloads)
+    positions = queue_position_map() if any(_waits(p) for p in panels.values()) else {}
+    return {
+        panel_id: _by_role(
+            "storyboards/_panel_frame.html",
+            lambda can_edit, p=panel: panel_card(p, can_edit=can_edit, positions=positions),
+        )
+        for panel_id, panel in panels.items()
+    }
+
+
+def _waits(panel: Panel) -> bool:
+    return any(t.status == Status.QUEUED for t in panel.takes.all())
+
+
+@region_renderer("panel.meta")
+def render_meta(payloads: list[dict]) -> dict:
+    panels = Panel.objects.filter(pk__in=[p["panel"] for p in payloads])
+    return {
+        panel.id: {ALL: render_to_string("storyboards/_panel_meta.html", {"card": {"panel": panel}, "oob": True})}
+        for panel in panels
+    }  # fmt: skip
+
+
+@region_renderer("panel.card")
+def render_placed(payloads: list[dict]) -> dict:
+    """The whole card where the panel now stands: the old copy (if any) goes, the card goes in
+    before its next panel. Applied twice, the page still holds one copy, in the right place."""
+    panels = _cards_by_id(p["panel"] for p in payloads)
+    positions = queue_position_map() if any(_waits(p) for p in panels.values()) else {}
+    order = selectors.panel_order(storyboard_ids={p.storyboard_id for p in panels.values()})
+    out = {}
+    for panel_id, panel in panels.items():
+        ids = order[panel.storyboard_id]
+        at = ids.index(panel_id)
+        following = ids[at + 1] if at + 1 < len(ids) else None
+        out[panel_id] = _by_role(
+            "storyboards/_panel_placed.html",
+            lambda can_edit, p=panel: panel_card(p, can_edit=can_edit, positions=positions),
+            following=following,
+        )
+    return out
+
+
+@region_renderer("comment.item")
+def render_comments(payloads: list[dict]) -> dict:
+    comments = Comment.objects.filter(pk__in=[p["comment"] for p in payloads]).select_related(
+        "author"
+    )
+    return {
+        c.id: {ALL: render_to_string("storyboards/_comment_added.html", {"comment": c})}
+        for c in comments
+    }
+
+
+@region_renderer("take.bar")
+def render_bars(payloads: list[dict]) -> dict:
+    return {
+        p["take"]: {ALL: render_to_string("storyboards/_take_bar.html", {
+            "take_id": p["take"], "percent": round(100 * p["progress"]), "oob": True})}
+        for p in payloads
+    }  # fmt: skip
+
+
+@region_renderer("take.preview")
+def render_previews(payloads: list[dict]) -> dict:
+    return {
+        p["take"]: {ALL: render_to_string("storyboards/_take_preview.html", {
+            "panel_id": p["panel"], "take_id": p["take"],
+            "src": f"data:image/jpeg;base64,{p['jpeg']}", "oob": True})}
+        for p in payloads
+    }  # fmt: skip
+
+
+@region_renderer("queue.positions")
+def render_queue(payloads: list[dict]) -> dict:
+    return {
+        p["storyboard"]: {ALL: render_to_string("storyboards/_queue_positions.html", {
+            "positions": [(int(t), n) for t, n in p["positions"].items()]})}
+        for p in payloads
+    }  # fmt: skip
