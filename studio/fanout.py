@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 
 from django.conf import settings
@@ -184,6 +185,7 @@ class Hub:
             try:
                 self.redis = aioredis.Redis.from_url(
                     settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=10,
+                    client_name=hub_client_name(),
                     retry=Retry(NoBackoff(), 0),  # a silent reconnect would hide lost events
                 )  # fmt: skip
                 self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -262,6 +264,11 @@ class Hub:
                     await closer()
                 except Exception:
                     pass
+
+
+def hub_client_name() -> str:
+    """How the hub's Redis connections name themselves (CLIENT LIST): one per process."""
+    return f"slate-hub-{os.getpid()}"
 
 
 _hubs: dict[int, Hub] = {}
