@@ -95,9 +95,9 @@ def render_meta(payloads: list[dict]) -> dict:
 
 @region_renderer("panel.card")
 def render_placed(payloads: list[dict]) -> dict:
-    """The whole card where the panel now stands: the old copy (if any) goes, the card goes in
-    before its next panel. Applied twice, the page still holds one copy, in the right place."""
-    panels = _cards_by_id(p["panel"] for p in payloads)
+    """The whole card where the panel now stands, before its next panel (see _panel_placed.html)."""
+    payloads_by_panel = {p["panel"]: p for p in payloads}
+    panels = _cards_by_id(payloads_by_panel)
     positions = queue_position_map() if any(_waits(p) for p in panels.values()) else {}
     order = selectors.panel_order(storyboard_ids={p.storyboard_id for p in panels.values()})
     out = {}
@@ -109,6 +109,7 @@ def render_placed(payloads: list[dict]) -> dict:
             "storyboards/_panel_placed.html",
             lambda can_edit, p=panel: panel_card(p, can_edit=can_edit, positions=positions),
             following=following,
+            moved=payloads_by_panel[panel_id].get("position") is not None,
         )
     return out
 

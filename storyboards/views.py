@@ -219,8 +219,9 @@ def panel_move(request, panel_id: int):
     ids = selectors.panel_order(storyboard_ids=[panel.storyboard_id])[panel.storyboard_id]
     following = ids[position + 1] if position + 1 < len(ids) else None
     return _render_card_region(
-        request, panel.id, membership, "storyboards/_panel_placed.html", following=following
-    )
+        request, panel.id, membership, "storyboards/_panel_placed.html", following=following,
+        moved=True,
+    )  # fmt: skip
 
 
 def _take_options(post) -> dict:

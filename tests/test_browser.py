@@ -180,6 +180,65 @@ def test_keyboard_edit_shows_on_the_other_page(processes, project, storyboard, p
             assert_not_reloaded(page)
 
 
+def test_added_and_moved_panels_show_once_and_in_order_everywhere(
+    processes, project, storyboard, panel
+):
+    host = processes.studio()
+    with chromium() as browser, diagnostics(processes, browser):
+        dana = open_board(browser, host, "dana", storyboard.id)
+        arti = open_board(browser, host, "arti", storyboard.id)
+        dana.fill(".add-panel textarea", "the getaway car, headlights off")
+        dana.click(".add-panel button.primary")
+        order = "Array.from(document.querySelectorAll('#panels > article.panel')).map(p => p.id)"
+        # Dana's page gets the card twice (her answer and the socket): it holds it once.
+        for page in (dana, arti):
+            page.wait_for_function(f"{order}.length === 2")
+        new_id = dana.evaluate(order)[1]
+        assert arti.evaluate(order) == [f"panel-{panel.id}", new_id]
+        dana.focus(f"#{new_id}")
+        dana.keyboard.press("[")  # move it earlier
+        for page in (dana, arti):
+            page.wait_for_function(f"{order}[0] === '{new_id}'")
+            assert page.evaluate(order) == [new_id, f"panel-{panel.id}"]
+            # Numbers come from the order (a CSS counter): no script renumbers cards.
+            number = page.evaluate(
+                "id => getComputedStyle(document.querySelector('#' + id + ' .num'), '::before').content",
+                new_id,
+            )
+            assert number == '"1"'
+            assert_not_reloaded(page)
+
+
+def test_a_page_that_missed_events_catches_up_by_itself(processes, project, storyboard, panel):
+    import redis
+    from django.conf import settings
+
+    from storyboards import services as boards
+    from studio import events
+
+    host = processes.studio()
+    daphne = processes.procs[0]
+    with chromium() as browser, diagnostics(processes, browser):
+        page = open_board(browser, host, "dana", storyboard.id)
+        # Cut the studio's Redis connection: its sockets close (1012) and the page says so.
+        r = redis.Redis.from_url(settings.REDIS_URL)
+        for client in r.client_list():
+            if client.get("name") == f"slate-hub-{daphne.pid}":
+                r.client_kill_filter(_id=client["id"])
+        page.wait_for_selector("#live-status.off")
+        # Said while the page's socket was down: that page never hears it.
+        comment = boards.comment_add(panel=panel, author=project.created_by, body="Missed it?")
+        events.flush()
+        page.wait_for_selector(f"#comment-{comment.id}", state="attached")
+        page.wait_for_selector("#live-status.on")
+        assert page.evaluate("window.__socketDrops") >= 1
+        assert page.evaluate("window.__marker") == 1 and page.evaluate("window.__errors") == []
+        # Back in step: the next event applies directly.
+        later = boards.comment_add(panel=panel, author=project.created_by, body="And this?")
+        page.wait_for_selector(f"#comment-{later.id}", state="attached")
+        assert page.locator(f"#panel-{panel.id}-comments li").count() == 2
+
+
 def test_inpaint_a_painted_region_in_the_browser(processes, project, storyboard, panel, dana):
     from generation import services as takes
     from generation.models import Take

@@ -141,7 +141,8 @@ def test_every_page_gets_the_same_bytes_from_one_render(storyboard, panel, dana,
 
     async def run():
         pages = [
-            communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie) for cookie in cookies
+            communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
+            for cookie in cookies
         ]
         for page in pages:
             assert (await page.connect())[0]

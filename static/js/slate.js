@@ -47,7 +47,8 @@
   }
 
   document.addEventListener("htmx:afterSwap", (e) => {
-    if (e.target.id === "editor-body" && !$("#editor").open) $("#editor").showModal();
+    // The editor opens for the form (a GET); a save answers with the fragments and closes it.
+    if (e.target.id === "editor-body" && e.detail.requestConfig?.verb === "get" && !$("#editor").open) $("#editor").showModal();
   });
   document.addEventListener("panel-saved", () => $("#editor") && $("#editor").close());
 
@@ -110,10 +111,13 @@
     if (syncing) { e.preventDefault(); held.push(text); return; }
     if (check(text, false) !== "apply") { e.preventDefault(); resync(); }
   });
-  // A card inserted next to a card this page does not have: the page is out of step.
+  // An insert next to something this page does not have: the page is out of step. (A guarded
+  // insert, `…:not(:has(#id))`, that finds its element already there is just a repeat.)
   document.addEventListener("htmx:oobErrorNoTarget", (e) => {
-    const how = e.detail.content && e.detail.content.getAttribute && e.detail.content.getAttribute("hx-swap-oob");
-    if (how && how.includes(":")) resync();
+    const target = e.detail.target || "";
+    if (!/[ >:]/.test(target)) return;  // a plain #id: progress of a take this card does not show
+    const place = target.replace(/:not\(:has\(#[\w-]+\)\)/g, "");
+    if (!document.querySelector(place)) resync();
   });
   document.addEventListener("htmx:wsOpen", (e) => { socket = e.detail.socketWrapper; lastHeard = Date.now(); });
   document.addEventListener("htmx:wsClose", () => { socket = null; status("off", "reconnecting"); });
