@@ -10,6 +10,7 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from generation import services as takes
 from storyboards import services as boards
@@ -90,7 +91,7 @@ def test_services_send_their_events(
 @pytest.mark.django_db
 def test_a_refused_change_sends_nothing(django_capture_on_commit_callbacks, panel, arti):
     def fail():
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError):
             boards.comment_add(panel=panel, author=arti, body="   ")
 
     assert sent_by(django_capture_on_commit_callbacks, fail) == []
