@@ -57,8 +57,11 @@ reconcile: install
 test: redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# generation.py, fanout.py, page.py, then one merged JSON line (bench/run.py). Their arguments,
+# BENCH_ARGS (generation.py), FANOUT_ARGS and PAGE_ARGS, reach run.py through the environment,
+# as make passes command-line variables; BENCHES="fanout page" runs a subset.
 bench: redis
-	$(PY) bench/generation.py $(BENCH_ARGS)
+	$(PY) bench/run.py $(BENCHES)
 
 lint: install
 	$(VENV)/bin/ruff format --check .
