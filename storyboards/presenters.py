@@ -6,6 +6,8 @@ fragment travels over the socket. A region is rendered once per event batch, onc
 variant where editors and viewers see it differently, never once per viewer.
 """
 
+from urllib.parse import quote
+
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -18,6 +20,20 @@ from .models import Comment, Panel
 
 BLANK = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
 VARIANTS = {EDIT: True, VIEW: False}  # variant: can_edit
+# A board opens with this many full cards; the rest arrive as light cards (frame and caption)
+# that hydrate when scrolled into view or focused: a 500-panel board opens as fast as a small one.
+FULL_CARDS = 12
+
+
+def media_url(name: str) -> str:
+    """reverse('media', name) without a resolver walk per thumbnail (hundreds per board)."""
+    return _media_prefix() + quote(name)
+
+
+def _media_prefix(cache={}) -> str:  # noqa: B006  (computed once per process)
+    if "prefix" not in cache:
+        cache["prefix"] = reverse("media", args=["x"])[:-1]
+    return cache["prefix"]
 
 
 def panel_card(panel: Panel, *, can_edit: bool, positions: dict | None = None) -> dict:
@@ -41,15 +57,29 @@ def panel_card(panel: Panel, *, can_edit: bool, positions: dict | None = None) -
         "percent": round(100 * current.progress) if current else 0,
         "failed": latest if latest is not None and latest.status == Status.FAILED else None,
         "selected": selected,
-        "still": reverse("media", args=[selected.image.name]) if selected and selected.image else BLANK,
+        "still": _still(selected),
+        "thumbs": [(t, media_url(t.image.name)) for t in takes if t.status == Status.SUCCEEDED],
         "comments": list(panel.comments.all()),
     }  # fmt: skip
 
 
+def _still(selected) -> str:
+    return media_url(selected.image.name) if selected and selected.image else BLANK
+
+
+def light_card(panel: Panel) -> dict:
+    """A card before it hydrates: its frame and caption, from the panel row alone."""
+    return {"panel": panel, "light": True, "still": _still(panel.selected_take)}
+
+
 def storyboard_cards(storyboard, *, can_edit: bool) -> list[dict]:
+    """Every panel in order: the first FULL_CARDS as full cards, the rest light."""
     positions = queue_position_map()
-    panels = selectors.panels_for_storyboard(storyboard=storyboard)
-    return [panel_card(p, can_edit=can_edit, positions=positions) for p in panels]
+    panels = selectors.panels_for_storyboard(storyboard=storyboard, full=FULL_CARDS)
+    return [
+        panel_card(p, can_edit=can_edit, positions=positions) if i < FULL_CARDS else light_card(p)
+        for i, p in enumerate(panels)
+    ]
 
 
 def _by_role(template: str, cards_for, **extra) -> dict:

@@ -1,7 +1,7 @@
 """Reads that need care: every access check lives here, and outsiders get 404."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from .models import Comment, Membership, Panel, Project, Storyboard
@@ -50,20 +50,24 @@ def panel_get_for_member(*, user, panel_id: int) -> tuple[Panel, Membership]:
     return panel, membership_get(user=user, project_id=panel.storyboard.project_id)
 
 
-def _cards(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+def _card_prefetches() -> list[Prefetch]:
     from generation.models import Take
 
     takes = Take.objects.order_by("queued_at", "id")
     comments = Comment.objects.select_related("author").order_by("created_at", "id")
-    return panels.select_related("selected_take").prefetch_related(
-        Prefetch("takes", queryset=takes), Prefetch("comments", queryset=comments)
-    )
+    return [Prefetch("takes", queryset=takes), Prefetch("comments", queryset=comments)]
 
 
-def panels_for_storyboard(*, storyboard: Storyboard) -> list[Panel]:
-    """Panels in order with what a card shows: 3 queries whatever the number of panels
-    (panels with their selected take, their takes, their comments with authors)."""
-    return list(_cards(storyboard.panels.order_by("position")))
+def _cards(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+    return panels.select_related("selected_take").prefetch_related(*_card_prefetches())
+
+
+def panels_for_storyboard(*, storyboard: Storyboard, full: int | None = None) -> list[Panel]:
+    """Panels in order with their selected take; the first `full` (all by default) also with
+    their takes and comments (with authors) for a full card. 3 queries whatever the number."""
+    panels = list(storyboard.panels.select_related("selected_take").order_by("position"))
+    prefetch_related_objects(panels[:full], *_card_prefetches())
+    return panels
 
 
 def panel_for_card(*, panel_id: int) -> Panel | None:

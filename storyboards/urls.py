@@ -14,6 +14,7 @@ urlpatterns = [
         views.storyboard_generate_all,
         name="generate-all",
     ),
+    path("panels/<int:panel_id>/card/", views.panel_card, name="panel-card"),
     path("panels/<int:panel_id>/edit/", views.panel_edit, name="panel-edit"),
     path("panels/<int:panel_id>/move/", views.panel_move, name="panel-move"),
     path("panels/<int:panel_id>/generate/", views.panel_generate, name="panel-generate"),

@@ -33,9 +33,10 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _notice(request, panel_id: int, message: str, status: int = 422) -> HttpResponse:
+def _notice(request, panel_id: int | None, message: str, status: int = 422) -> HttpResponse:
+    """A refusal shown where the person is looking: on the panel, else on the board (escaped)."""
     response = render(request, "storyboards/_notice.html", {"message": message}, status=status)
-    response["HX-Retarget"] = f"#panel-{panel_id}-notice"
+    response["HX-Retarget"] = f"#panel-{panel_id}-notice" if panel_id else "#board-notice"
     response["HX-Reswap"] = "innerHTML"
     return response
 
@@ -146,6 +147,14 @@ def storyboard_detail(request, storyboard_id: int):
     )
 
 
+@login_required
+@require_GET
+def panel_card(request, panel_id: int):
+    """A full card, for a light one scrolled into view (or a page that lost it)."""
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    return _render_card_region(request, panel.id, membership, "storyboards/_panel.html")
+
+
 def _panel_fields(post) -> dict:
     # The form sends seconds; every other panel field arrives as the service names it.
     fields = {
@@ -178,7 +187,7 @@ def panel_add(request, storyboard_id: int):
             storyboard=storyboard, user=request.user, **_panel_fields(request.POST)
         )
     except ValidationError as e:
-        return HttpResponse(_errors(e), status=422)
+        return _notice(request, None, _errors(e))
     return _render_card_region(
         request, panel.id, membership, "storyboards/_panel_placed.html", following=None
     )
@@ -215,7 +224,7 @@ def panel_move(request, panel_id: int):
         position = int(request.POST.get("position", ""))
         services.panel_move(panel=panel, position=position)
     except (ValueError, ValidationError):
-        return HttpResponse("That position is outside the storyboard.", status=422)
+        return _notice(request, panel.id, "That position is outside the storyboard.")
     ids = selectors.panel_order(storyboard_ids=[panel.storyboard_id])[panel.storyboard_id]
     following = ids[position + 1] if position + 1 < len(ids) else None
     return _render_card_region(

@@ -206,6 +206,28 @@ def test_added_and_moved_panels_show_once_and_in_order_everywhere(
             assert_not_reloaded(page)
 
 
+def test_a_long_board_hydrates_cards_as_they_come_into_view(processes, project, storyboard, dana):
+    from storyboards import services as boards
+    from storyboards.presenters import FULL_CARDS
+
+    shots = [
+        boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}")
+        for i in range(FULL_CARDS + 6)
+    ]
+    host = processes.studio()
+    with chromium() as browser, diagnostics(processes, browser):
+        page = open_board(browser, host, "dana", storyboard.id)
+        last = f"#panel-{shots[-1].id}"
+        assert page.locator(f"{last}.light").count() == 1
+        page.locator(last).scroll_into_view_if_needed()
+        page.wait_for_selector(f"{last} [data-generate]")  # a full card now, in the same place
+        assert page.locator(f"{last}.light").count() == 0
+        assert page.evaluate("document.querySelectorAll('#panels > article.panel').length") == len(
+            shots
+        )
+        assert_not_reloaded(page)
+
+
 def test_a_page_that_missed_events_catches_up_by_itself(processes, project, storyboard, panel):
     import redis
     from django.conf import settings

@@ -75,6 +75,30 @@ def test_storyboard_page_shows_panels_with_pinned_query_count(
     assert 'ws-connect="/ws/storyboards/' in page and "htmx" in page
 
 
+def test_a_big_board_opens_with_light_cards_that_hydrate(
+    client, dana, olga, storyboard, panel, django_assert_num_queries
+):
+    from storyboards import services as boards
+    from storyboards.presenters import FULL_CARDS
+
+    extra = [
+        boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}") for i in range(30)
+    ]
+    client.force_login(dana)
+    with django_assert_num_queries(9):  # the same queries as for six panels
+        page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
+    assert page.count("data-generate") == FULL_CARDS
+    last = extra[-1]
+    assert page.count('class="panel light"') == 31 - FULL_CARDS
+    assert f'hx-get="/panels/{last.id}/card/" hx-trigger="intersect once, focus once"' in page
+    card = client.get(f"/panels/{last.id}/card/").content.decode()
+    assert (
+        card.startswith(f'<article id="panel-{last.id}" class="panel"') and "data-generate" in card
+    )
+    client.force_login(olga)
+    assert client.get(f"/panels/{last.id}/card/").status_code == 404
+
+
 def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel):
     client.force_login(dana)
     added = client.post(
@@ -149,3 +173,13 @@ def test_project_page_query_count_does_not_grow_with_storyboards(
     with django_assert_num_queries(7):
         page = client.get(f"/projects/{project.id}/").content.decode()
     assert page.count("0 panels") == 4
+
+
+def test_a_refused_panel_is_explained_on_the_board_escaped(client, dana, storyboard):
+    client.force_login(dana)
+    attack = "<img src=x onerror=alert(1)>"
+    refused = client.post(f"/storyboards/{storyboard.id}/panels/", {"shot_type": attack})
+    assert refused.status_code == 422 and refused["HX-Retarget"] == "#board-notice"
+    body = refused.content.decode()
+    assert "<img" not in body and "&lt;img src=x" in body and 'role="alert"' in body
+    assert Panel.objects.count() == 0

@@ -113,7 +113,9 @@ def test_media_only_for_members(client, api, dana, vic, olga, take):
     assert client.get("/media/takes/../../etc/passwd").status_code == 404
 
 
-@pytest.mark.parametrize("page", ["/projects/{project}/", "/storyboards/{storyboard}/"])
+@pytest.mark.parametrize(
+    "page", ["/projects/{project}/", "/storyboards/{storyboard}/", "/panels/{panel}/card/"]
+)
 def test_pages_are_404_for_outsiders_and_200_for_members(client, olga, vic, ids, page):
     url = page.format(**ids)
     client.force_login(olga)

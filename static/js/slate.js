@@ -111,13 +111,12 @@
     if (syncing) { e.preventDefault(); held.push(text); return; }
     if (check(text, false) !== "apply") { e.preventDefault(); resync(); }
   });
-  // An insert next to something this page does not have: the page is out of step. (A guarded
-  // insert, `…:not(:has(#id))`, that finds its element already there is just a repeat.)
+  // A card placed next to a card this page does not have: the page is out of step. (A guarded
+  // insert, `…:not(:has(#id))`, that finds its card already there is just a repeat; a region of
+  // a light card that has not hydrated yet comes with the card.)
   document.addEventListener("htmx:oobErrorNoTarget", (e) => {
-    const target = e.detail.target || "";
-    if (!/[ >:]/.test(target)) return;  // a plain #id: progress of a take this card does not show
-    const place = target.replace(/:not\(:has\(#[\w-]+\)\)/g, "");
-    if (!document.querySelector(place)) resync();
+    const place = (e.detail.target || "").replace(/:not\(:has\(#[\w-]+\)\)/g, "");
+    if (/^#panels( > #panel-\d+)?$|^#panel-\d+$/.test(place) && !document.querySelector(place)) resync();
   });
   document.addEventListener("htmx:wsOpen", (e) => { socket = e.detail.socketWrapper; lastHeard = Date.now(); });
   document.addEventListener("htmx:wsClose", () => { socket = null; status("off", "reconnecting"); });
