@@ -18,6 +18,7 @@ docs/events.md is generated from CATALOGUE (`manage.py events_doc`); a test keep
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import queue
@@ -315,6 +316,7 @@ def outbox() -> Outbox:
     with _outbox_lock:
         if _outbox is None:
             _outbox = Outbox()
+            atexit.register(flush)  # a command that changed something tells before it exits
     return _outbox
 
 

@@ -85,6 +85,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Opening SQLite and setting its pragmas was ~8% of a busy web process: keep the connection
+    # (views run on one thread per process under daphne; PostgreSQL deployments pool instead).
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE: a writer takes the lock up front instead of failing mid-transaction
         # when the web process and a worker write at once.

@@ -307,3 +307,22 @@ def test_a_comment_posted_on_one_web_process_reaches_sockets_on_another(
         message = json.loads(socket.recv(timeout=10))
     assert message["type"] == "comment.created" and message["comment"] == answer.json()["id"]
     assert message["seq"] == hello["seq"] + 1 and time.monotonic() - started < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_short_lived_events_go_out_at_once_outside_any_transaction(storyboard, panel, dana):
+    token = token_for(dana)
+
+    async def run():
+        comm = communicator(f"/ws/storyboards/{storyboard.id}/events", token=token)
+        assert (await comm.connect())[0]
+        hello = json.loads(await comm.receive_from())
+        events.publish_now(storyboard.id, "take.progress",
+                           {"panel": panel.id, "take": 1, "status": "running", "progress": 0.25})  # fmt: skip
+        message = json.loads(await comm.receive_from(timeout=10))
+        await comm.disconnect()
+        return hello, message
+
+    hello, message = async_to_sync(run)()
+    assert message["type"] == "take.progress" and message["progress"] == 0.25
+    assert message["seq"] == hello["seq"] and message["transient"] is True
