@@ -45,6 +45,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
             seq = await self.hub.sequence(self.storyboard_id)
         except Exception:
             seq = 0
+        self.hello_seq = seq  # events up to it may already wait in the inbox: not sent again
         await self.send_control({"type": "hello", "storyboard": self.storyboard_id, "seq": seq})
         self.sender = asyncio.ensure_future(self.deliver())
 
@@ -87,6 +88,8 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                 batches = listener.take()
                 if batches:
                     batch = fanout.merge(batches)
+                    if self.hello_seq is not None:
+                        batch, self.hello_seq = batch.after(self.hello_seq), None
                     if self.scope["user"].pk in batch.members_changed:
                         self.membership = await self.load_membership()  # act on the current role
                         if self.membership is None:  # removed from the project: stop hearing it

@@ -72,6 +72,12 @@ class Batch:
             i.data["user"] for i in items if i.event == "member.changed" and "user" in i.data
         }
 
+    def after(self, seq: int) -> Batch:
+        """What a socket that said hello with `seq` has not heard yet (events that arrived
+        between its subscription and its hello are already counted in that number)."""
+        fresh = [i for i in self.items if i.seq > seq or (i.transient and i.seq == seq)]
+        return self if len(fresh) == len(self.items) else Batch(fresh)
+
     def live_frame(self, variant: str) -> str:
         if variant not in self._live:
             self._live[variant] = "".join(i.html_text(variant) for i in self.items)

@@ -232,6 +232,22 @@ def test_pending_batches_merge_to_the_newest_progress_of_each_take():
     )
 
 
+def test_what_a_socket_heard_before_its_hello_is_not_sent_again():
+    def item(seq, event="comment.created", transient=False):
+        body = json.dumps({"event": event, "data": {"take": 1}, "html": {"all": ""}})
+        return fanout.Item(f"{'~' if transient else ''}{seq} {body}".encode())
+
+    batch = fanout.Batch(
+        [item(6), item(6, "take.progress", True), item(7), item(7, "queue.updated", True)]
+    )
+    assert [(i.seq, i.transient) for i in batch.after(6).items] == [
+        (6, True),
+        (7, False),
+        (7, True),
+    ]
+    assert batch.after(5) is batch
+
+
 @pytest.mark.django_db(transaction=True)
 def test_closing_many_sockets_at_once_leaves_nothing_behind(storyboard, dana):
     token = token_for(dana)
