@@ -8,6 +8,7 @@ current sequence number; durable events carry the next one; `resync` says the so
 """
 
 import asyncio
+import functools
 import json
 
 from channels.db import database_sync_to_async
@@ -19,7 +20,11 @@ from studio.events import EDIT, VIEW
 
 from . import selectors
 
-LOST_REDIS = 1012  # "service restart": browsers (and the htmx ws extension) reconnect
+# Close codes a server may send are 1000 or 4000-4999 (autobahn refuses 1012/1013); the page
+# reconnects on both, after a pause, and resyncs from its hello.
+LOST_REDIS = 4012  # this process lost Redis: events may have been missed
+TOO_SLOW = 4013  # the reader stopped reading: cut off rather than buffered
+MAX_UNSENT = 4 * 2**20  # bytes waiting in the server for one socket before it is cut off
 
 
 class StoryboardSocket(AsyncWebsocketConsumer):
@@ -96,6 +101,11 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                             await self.close()
                             return
                     await self.forward(batch)
+                    if unsent_bytes(self.base_send) > MAX_UNSENT:
+                        # A socket that stopped reading must not hold the server's memory (or
+                        # anyone's events): cut it off; when it reads again it resyncs.
+                        await self.close(code=TOO_SLOW)
+                        return
                 for seq in listener.pings:
                     await self.send_control({"type": "ping", "seq": seq})
                 listener.pings = []
@@ -107,6 +117,21 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     async def forward(self, batch):
         raise NotImplementedError
+
+
+def unsent_bytes(send) -> int:
+    """What daphne still holds for this socket because the peer is not reading (0 where the
+    server is not daphne, e.g. in-process tests). ASGI has no back-pressure for socket sends:
+    daphne's `send` is `partial(server.handle_reply, protocol)`, under Channels' session wrapper."""
+    for _ in range(4):  # unwrap middleware (channels.sessions.InstanceSessionWrapper.real_send)
+        if isinstance(send, functools.partial) or send is None:
+            break
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+    transport = getattr(protocol, "transport", None)
+    if transport is None or not hasattr(transport, "dataBuffer"):
+        return 0
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
 class StoryboardEventsConsumer(StoryboardSocket):

@@ -42,8 +42,9 @@ Everyone watching a storyboard hears every change to it, over one of two sockets
   does this itself (it fetches the board and morphs it in place, holding events that arrive
   meanwhile); a script re-reads `GET /api/storyboards/{id}` (panels) and
   `GET /api/panels/{id}/takes` / `…/comments` for what it follows.
-- If a web process loses Redis it closes its sockets with code **1012** (service restart): the
-  page reconnects (and resyncs on hello); while Redis is away, new sockets are refused.
+- If a web process loses Redis it closes its sockets with code **4012**; a socket whose reader
+  stopped reading (4 MB waiting in the server) is closed with **4013**. Reconnect after a short,
+  random pause and resync from the hello; while Redis is away, new sockets are refused.
 - Events leave only when the transaction that made them commits. Short-lived events that belong
   to no transaction (presence, next) use `studio.events.publish_now`: transient, never waited for.
 

@@ -8,8 +8,7 @@ socket that gets it: a page costs one send per batch, not one render per event.
 
 A socket whose page falls behind keeps at most MAX_PENDING batches; beyond that it is dropped
 (told to resync), never allowed to hold up the others. If the Redis connection is lost, every
-socket here is closed (code 1012, "service restart") so pages reconnect and resync: nothing is
-silently missed. Every PING_S seconds each socket is told the storyboard's current number, so a
+socket here is closed (code 4012) so pages reconnect and resync: nothing is silently missed. Every PING_S seconds each socket is told the storyboard's current number, so a
 page that missed the last event of a quiet board still notices.
 """
 

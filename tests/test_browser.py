@@ -72,6 +72,8 @@ def open_board(browser, host: str, username: str, storyboard_id: int):
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(WATCH)
     page = context.new_page()
+    page.console_errors = []  # any console error fails the test (assert_not_reloaded)
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.goto(f"http://{host}/login/?next=/storyboards/{storyboard_id}/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", f"{username}-secret-pw")
@@ -85,6 +87,7 @@ def open_board(browser, host: str, username: str, storyboard_id: int):
 def assert_not_reloaded(page):
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
     assert page.evaluate("window.__errors") == []
+    assert page.console_errors == []
     assert page.evaluate("window.__socketDrops") == 0, "the live socket dropped (see daphne's log)"
 
 
@@ -239,12 +242,12 @@ def test_a_page_that_missed_events_catches_up_by_itself(processes, project, stor
     daphne = processes.procs[0]
     with chromium() as browser, diagnostics(processes, browser):
         page = open_board(browser, host, "dana", storyboard.id)
-        # Cut the studio's Redis connection: its sockets close (1012) and the page says so.
+        # Cut the studio's Redis connection: its sockets close (4012) and the page says so.
         r = redis.Redis.from_url(settings.REDIS_URL)
         for client in r.client_list():
             if client.get("name") == f"slate-hub-{daphne.pid}":
                 r.client_kill_filter(_id=client["id"])
-        page.wait_for_function("window.__socketDrops >= 1")  # closed with 1012: reconnecting
+        page.wait_for_function("window.__socketDrops >= 1")  # closed with 4012: reconnecting
         # Said while the page's socket was down: that page never hears it.
         comment = boards.comment_add(panel=panel, author=project.created_by, body="Missed it?")
         events.flush()
@@ -252,6 +255,7 @@ def test_a_page_that_missed_events_catches_up_by_itself(processes, project, stor
         page.wait_for_selector("#live-status.on")
         assert page.evaluate("window.__socketDrops") >= 1
         assert page.evaluate("window.__marker") == 1 and page.evaluate("window.__errors") == []
+        assert page.console_errors == []
         # Back in step: the next event applies directly.
         later = boards.comment_add(panel=panel, author=project.created_by, body="And this?")
         page.wait_for_selector(f"#comment-{later.id}", state="attached")

@@ -100,7 +100,7 @@
     let again = false;
     for (const text of waiting) {
       const verdict = check(text, true);
-      if (verdict === "apply") htmx.swap(document.body, text, { swapStyle: "none" });
+      if (verdict === "apply") htmx.swap(document.body, keepShown(text), { swapStyle: "none" });
       else if (verdict === "gap") again = true;
     }
     if (again) resync(); else status(socket ? "on" : "off", socket ? "live" : "reconnecting");
@@ -111,15 +111,33 @@
     if (syncing) { e.preventDefault(); held.push(text); return; }
     if (check(text, false) !== "apply") { e.preventDefault(); resync(); }
   });
-  // A card placed next to a card this page does not have: the page is out of step. (A guarded
-  // insert, `…:not(:has(#id))`, that finds its card already there is just a repeat; a region of
-  // a light card that has not hydrated yet comes with the card.)
-  document.addEventListener("htmx:oobErrorNoTarget", (e) => {
-    const place = (e.detail.target || "").replace(/:not\(:has\(#[\w-]+\)\)/g, "");
-    if (/^#panels( > #panel-\d+)?$|^#panel-\d+$/.test(place) && !document.querySelector(place)) resync();
-  });
+  // Out-of-band fragments for what this page does not show (a take's progress in a card that
+  // shows another take, a comment on a light card not hydrated yet, the second copy of a guarded
+  // insert) are dropped before htmx looks for them; a card placed next to a card this page does
+  // not have means the page is out of step: it resyncs.
+  htmx.defineExtension("slate-live", { transformResponse: keepShown });
+  function keepShown(text) {
+    if (!text.includes("hx-swap-oob")) return text;
+    const holder = document.createElement("template"); holder.innerHTML = text;
+    let dropped = false;
+    for (const fragment of holder.content.querySelectorAll("[hx-swap-oob]")) {
+      const how = fragment.getAttribute("hx-swap-oob");
+      const target = how.includes(":") ? how.slice(how.indexOf(":") + 1) : "#" + CSS.escape(fragment.id);
+      if (document.querySelector(target)) continue;
+      const place = target.replace(/:not\(:has\(#[\w-]+\)\)/g, "");
+      if (/^#panels( > #panel-\d+)?$|^#panel-\d+$/.test(place) && how !== "delete" && !document.querySelector(place)) resync();
+      fragment.remove(); dropped = true;
+    }
+    return dropped ? holder.innerHTML : text;
+  }
   document.addEventListener("htmx:wsOpen", (e) => { socket = e.detail.socketWrapper; lastHeard = Date.now(); });
-  document.addEventListener("htmx:wsClose", () => { socket = null; status("off", "reconnecting"); });
+  // 4012 (the server lost Redis) and 4013 (this page stopped reading): come back after a pause.
+  // The ws extension itself retries only 1006/1011/1012/1013, which a server cannot send.
+  document.addEventListener("htmx:wsClose", (e) => {
+    socket = null; status("off", "reconnecting");
+    const wrapper = e.detail.socketWrapper;
+    if ([4012, 4013].includes(e.detail.event?.code) && wrapper) setTimeout(() => wrapper.reconnect(), 500 + Math.random() * 1500);
+  });
   // The server pings every 15 s: a socket silent for longer is dead even if it looks open.
   setInterval(() => {
     if (socket && Date.now() - lastHeard > 40000) { status("off", "reconnecting"); socket.reconnect(); lastHeard = Date.now(); }
