@@ -35,7 +35,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     async def connect(self):
         self.storyboard_id = self.scope["url_route"]["kwargs"]["storyboard_id"]
         self.listener = None
-        self.membership = await self.load_membership()
+        self.membership = await self.load_membership() if self.storyboard_id <= 2**62 else None
         if self.membership is None:
             await self.close()  # refused before accept: the handshake fails, nothing revealed
             return
@@ -117,6 +117,15 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     async def forward(self, batch):
         raise NotImplementedError
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any other path under the socket router: refused like an outsider, nothing revealed."""
+
+    channel_layer_alias = None
+
+    async def connect(self):
+        await self.close()
 
 
 def unsent_bytes(send) -> int:

@@ -2,9 +2,9 @@
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.utils.http import is_same_domain
+from django.http.request import split_domain_port, validate_host
 
 from .auth import bearer_from_header, user_for_token
 
@@ -22,21 +22,30 @@ class BearerTokenMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-class BrowserOriginValidator(OriginValidator):
-    """Browsers always send Origin on a socket: check it against ALLOWED_HOSTS (no cross-site
-    socket may ride a session cookie). Scripts send none and authenticate with a Bearer token."""
+class BrowserOriginValidator:
+    """Browsers always send Origin on a socket: it must be this site's own origin (scheme, host
+    and port, as Django's CSRF check wants it for forms) or one of CSRF_TRUSTED_ORIGINS, and the
+    Host one of ALLOWED_HOSTS. No cross-site page may ride a session cookie into a socket.
+    Scripts send no Origin and authenticate with a Bearer token."""
 
     def __init__(self, application):
-        super().__init__(application, [])
+        self.application = application
 
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        return self.validate_origin(parsed_origin)
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers", []))
+        origin = headers.get(b"origin")
+        if origin is None or same_origin(scope, origin.decode("latin-1"), headers.get(b"host")):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
 
-    def validate_origin(self, parsed_origin):
-        host = parsed_origin.hostname or ""
-        return any(is_same_domain(host, pattern) for pattern in settings.ALLOWED_HOSTS) or any(
-            self.match_allowed_origin(parsed_origin, origin)
-            for origin in settings.CSRF_TRUSTED_ORIGINS
-        )
+
+def same_origin(scope, origin: str, host: bytes | None) -> bool:
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    if not host:
+        return False
+    host = host.decode("latin-1")
+    if not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+        return False
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return origin == f"{scheme}://{host}"

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from storyboards import consumers
 
 websocket_urlpatterns = [
     path("ws/storyboards/<int:storyboard_id>/events", consumers.StoryboardEventsConsumer.as_asgi()),
     path("ws/storyboards/<int:storyboard_id>/live", consumers.StoryboardLiveConsumer.as_asgi()),
+    re_path(r"", consumers.NoSuchSocket.as_asgi()),  # anything else: refused, not a traceback
 ]

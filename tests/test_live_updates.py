@@ -29,9 +29,9 @@ def session_cookie(user) -> str:
     return f"sessionid={session.session_key}"
 
 
-def communicator(path, cookie=None, token=None, origin=None):
+def communicator(path, cookie=None, token=None, origin=None, host="localhost:8000"):
     events.flush()  # what the fixtures published has left: the socket starts after it
-    headers = []
+    headers = [(b"host", host.encode())]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     if origin:
@@ -107,23 +107,48 @@ def test_outsider_and_anonymous_sockets_are_refused(storyboard, olga):
     async_to_sync(run)()
 
 
-def test_cross_site_browser_socket_is_refused(storyboard, vic):
+def test_cross_site_browser_socket_is_refused(storyboard, vic, settings):
+    """Only this site's own origin (scheme, host and port) or a trusted one may use the cookie."""
     cookie = session_cookie(vic)
+    settings.CSRF_TRUSTED_ORIGINS = ["https://studio.example"]
+    path = f"/ws/storyboards/{storyboard.id}/live"
 
     async def run():
-        comm = communicator(
-            f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="https://evil.example"
-        )
-        connected, _ = await comm.connect()
-        assert not connected
-        ok = communicator(
-            f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000"
-        )
-        connected, _ = await ok.connect()
-        assert connected
-        await ok.disconnect()
+        verdicts = {}
+        for origin, host in [
+            ("https://evil.example", "localhost:8000"),
+            ("http://127.0.0.1:9999", "127.0.0.1:8000"),
+            ("http://localhost:1234", "localhost:8000"),
+            ("https://127.0.0.1", "127.0.0.1"),
+            ("http://localhost:8000", "evil.example"),  # a host we do not serve
+            ("http://localhost:8000", "localhost:8000"),
+            ("https://studio.example", "localhost:8000"),
+        ]:
+            comm = communicator(path, cookie=cookie, origin=origin, host=host)
+            verdicts[(origin, host)], _ = await comm.connect()
+            await comm.disconnect()
+        return verdicts
 
-    async_to_sync(run)()
+    verdicts = async_to_sync(run)()
+    assert [accepted for accepted in verdicts.values()] == [False] * 5 + [True, True], verdicts
+
+
+def test_unknown_socket_paths_and_huge_ids_are_refused_cleanly(storyboard, vic):
+    token = boards.token_issue(user=vic)
+
+    async def run():
+        refused = []
+        for path in (
+            "/ws/nothing",
+            "/ws/storyboards/1/other",
+            "/ws/storyboards/99999999999999999999999/events",
+        ):
+            comm = communicator(path, token=token)
+            refused.append(not (await comm.connect())[0])
+            await comm.disconnect()
+        return refused
+
+    assert async_to_sync(run)() == [True, True, True]
 
 
 def test_htmx_socket_gets_out_of_band_fragments(storyboard, panel, vic, dana):
