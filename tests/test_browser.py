@@ -59,6 +59,11 @@ def chromium():
                 yield browser
             finally:
                 browser.close()
+                # Database calls made inside this block ran in Playwright's greenlet, with a
+                # connection of their own: close it, or PostgreSQL refuses to drop the test database.
+                from django.db import connections
+
+                connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
