@@ -34,7 +34,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.storyboard_id = self.scope["url_route"]["kwargs"]["storyboard_id"]
-        self.listener = None
+        self.listener, self.sender = None, None
         self.membership = await self.load_membership() if self.storyboard_id <= 2**62 else None
         if self.membership is None:
             await self.close()  # refused before accept: the handshake fails, nothing revealed
@@ -55,8 +55,9 @@ class StoryboardSocket(AsyncWebsocketConsumer):
         self.sender = asyncio.ensure_future(self.deliver())
 
     async def disconnect(self, code):
-        if self.listener is not None:
+        if self.sender is not None:
             self.sender.cancel()
+        if self.listener is not None:
             await self.hub.leave(self.storyboard_id, self.listener)
             self.listener = None
 

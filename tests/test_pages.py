@@ -137,6 +137,7 @@ def test_htmx_actions_add_edit_generate_comment(client, dana, storyboard, panel)
 def test_static_assets_are_served_locally(client):
     assert client.get("/static/vendor/htmx-ext-ws-2.0.4.js").status_code == 200
     assert client.get("/static/vendor/idiomorph-ext-0.8.0.min.js").status_code == 200
+    assert client.get("/static/favicon.svg").status_code == 200
     assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
 
 
