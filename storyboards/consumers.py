@@ -35,7 +35,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     async def connect(self):
         self.storyboard_id = self.scope["url_route"]["kwargs"]["storyboard_id"]
         self.listener, self.sender = None, None
-        self.membership = await self.load_membership() if self.storyboard_id <= 2**62 else None
+        self.membership = await self.load_membership()
         if self.membership is None:
             await self.close()  # refused before accept: the handshake fails, nothing revealed
             return

@@ -106,7 +106,7 @@ def member_change(request, project_id: int):
             member_id = request.POST.get("member", "")
             target = (
                 project.memberships.filter(pk=int(member_id)).first()
-                if member_id.isdigit()
+                if member_id.isascii() and member_id.isdigit() and len(member_id) <= 18
                 else None
             )
             if target is None:

@@ -184,3 +184,16 @@ def test_a_refused_panel_is_explained_on_the_board_escaped(client, dana, storybo
     body = refused.content.decode()
     assert "<img" not in body and "&lt;img src=x" in body and 'role="alert"' in body
     assert Panel.objects.count() == 0
+
+
+def test_ids_too_big_for_the_database_and_odd_digits_are_404s(client, dana, project):
+    client.force_login(dana)
+    for url in ("/projects/99999999999999999999/", "/storyboards/99999999999999999999/",
+                "/panels/99999999999999999999/card/"):  # fmt: skip
+        assert client.get(url).status_code == 404
+    for member in ("²", "99999999999999999999", "١"):
+        answer = client.post(
+            f"/projects/{project.id}/members/", {"action": "remove", "member": member}
+        )
+        assert answer.status_code == 404
+    assert project.memberships.count() == 3
