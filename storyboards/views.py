@@ -4,6 +4,7 @@ htmx posts get partials back: the very fragments the live events bring everybody
 (storyboards/presenters.py), so applying both changes nothing.
 """
 
+import hashlib
 import mimetypes
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -332,7 +333,14 @@ def media(request, name: str):
 
     if not default_storage.exists(name):
         raise Http404
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=86400"
+    # A take's files never change under their name: the name is the ETag. The browser asks again
+    # every time (no-cache) and gets a cheap 304, so a removed member's cache is worth nothing.
+    tag = f'"{hashlib.sha256(name.encode()).hexdigest()[:32]}"'
+    if request.headers.get("If-None-Match") == tag:
+        response = HttpResponseNotModified()
+    else:
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    response["ETag"] = tag
+    response["Cache-Control"] = "private, no-cache"
     return response

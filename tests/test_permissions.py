@@ -138,3 +138,16 @@ def test_page_actions_are_404_for_outsiders_and_403_for_viewers(client, olga, vi
                 == code
             ), (user, url)
     assert Panel.objects.count() == 1 and Take.objects.count() == 1
+
+
+def test_media_is_revalidated_so_a_removed_member_keeps_nothing(client, project, vic, take):
+    from storyboards.services import member_remove
+
+    url = f"/media/{take.image.name}"
+    client.force_login(vic)
+    first = client.get(url)
+    assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
+    again = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    member_remove(membership=project.memberships.get(user=vic))
+    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 404
