@@ -13,6 +13,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 from django.http import Http404
 
 from studio import fanout
@@ -67,11 +68,15 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     # --- helpers ---
 
     @database_sync_to_async
-    def load_membership(self):
+    def load_membership(self, again: bool = False):
+        """The membership this socket acts on; `again` also re-reads the account (deactivated?)."""
+        user = self.scope["user"]
+        if again and not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():
+            return None
         try:
-            return selectors.storyboard_get_for_member(
-                user=self.scope["user"], storyboard_id=self.storyboard_id
-            )[1]
+            return selectors.storyboard_get_for_member(user=user, storyboard_id=self.storyboard_id)[
+                1
+            ]
         except Http404:
             return None
 
@@ -97,7 +102,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                     if self.hello_seq is not None:
                         batch, self.hello_seq = batch.after(self.hello_seq), None
                     if self.scope["user"].pk in batch.members_changed:
-                        self.membership = await self.load_membership()  # act on the current role
+                        self.membership = await self.load_membership(again=True)  # current role
                         if self.membership is None:  # removed from the project: stop hearing it
                             await self.close()
                             return

@@ -112,14 +112,16 @@ def member_remove(*, membership: Membership) -> None:
 def _tell_sockets_about(membership: Membership) -> None:
     """Open sockets keep the role they connected with: make the person's sockets look again,
     so a removed member stops hearing the project at once."""
-    for storyboard_id in Storyboard.objects.filter(project=membership.project_id).values_list(
-        "pk", flat=True
-    ):
-        publish(
-            storyboard_id,
-            "member.changed",
-            {"storyboard": storyboard_id, "user": membership.user_id},
-        )
+    boards = Storyboard.objects.filter(project=membership.project_id)
+    for storyboard_id in boards.values_list("pk", flat=True):
+        publish(storyboard_id, "member.changed", {"user": membership.user_id})
+
+
+def user_access_changed(*, user) -> None:
+    """A deactivated account's open sockets look again (and close): every board it could see."""
+    boards = Storyboard.objects.filter(project__memberships__user=user)
+    for storyboard_id in boards.values_list("pk", flat=True):
+        publish(storyboard_id, "member.changed", {"user": user.pk})
 
 
 # --- storyboards and panels ------------------------------------------------------------------

@@ -221,3 +221,32 @@ def test_a_removed_member_stops_hearing_the_project_at_once(storyboard, panel, v
         assert await comm.receive_nothing(timeout=0.5)
 
     async_to_sync(run)()
+
+
+def test_a_deactivated_account_stops_hearing_at_once(storyboard, panel, vic, dana):
+    token = boards.token_issue(user=vic)
+    cookie = session_cookie(vic)
+
+    async def run():
+        from channels.db import database_sync_to_async
+
+        sockets = [
+            communicator(f"/ws/storyboards/{storyboard.id}/events", token=token),
+            communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000"),
+        ]  # fmt: skip
+        for comm in sockets:
+            assert (await comm.connect())[0]
+            await comm.receive_from()  # hello
+
+        def deactivate():  # as the admin does it: a plain save of the account
+            vic.is_active = False
+            vic.save()
+
+        await database_sync_to_async(deactivate)()
+        closes = [await comm.receive_output(timeout=5) for comm in sockets]
+        await database_sync_to_async(boards.comment_add)(panel=panel, author=dana, body="secret")
+        quiet = [await comm.receive_nothing(timeout=0.5) for comm in sockets]
+        return closes, quiet
+
+    closes, quiet = async_to_sync(run)()
+    assert [c["type"] for c in closes] == ["websocket.close", "websocket.close"] and all(quiet)
