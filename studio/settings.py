@@ -28,6 +28,18 @@ def _env_bool(name: str, default: bool) -> bool:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("DEBUG", False)
+# HTTPS, for deployments behind TLS (docs/deploy.md). One switch turns on what `check --deploy`
+# asks for; each part can still be set on its own.
+SLATE_HTTPS = _env_bool("SLATE_HTTPS", False)
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", SLATE_HTTPS)
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", SLATE_HTTPS)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", SLATE_HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000 if SLATE_HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+if _env_bool("SLATE_BEHIND_PROXY", SLATE_HTTPS):  # the TLS proxy says which scheme it served
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
