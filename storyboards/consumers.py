@@ -13,10 +13,12 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth import get_user_model
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.http import Http404
+from django.utils.crypto import constant_time_compare
 
 from studio import fanout
+from studio.auth import bearer_from_header, user_for_token
 from studio.events import EDIT, VIEW
 
 from . import selectors
@@ -69,9 +71,11 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def load_membership(self, again: bool = False):
-        """The membership this socket acts on; `again` also re-reads the account (deactivated?)."""
+        """The membership this socket acts on; `again` also checks that what let it in still
+        holds: the account is active, and its token still exists or its session still matches
+        the password (a new password ends old sessions and tokens)."""
         user = self.scope["user"]
-        if again and not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():
+        if again and not self.still_authenticated(user):
             return None
         try:
             return selectors.storyboard_get_for_member(user=user, storyboard_id=self.storyboard_id)[
@@ -79,6 +83,19 @@ class StoryboardSocket(AsyncWebsocketConsumer):
             ]
         except Http404:
             return None
+
+    def still_authenticated(self, user) -> bool:
+        account = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+        if account is None:
+            return False
+        headers = dict(self.scope.get("headers", []))
+        key = bearer_from_header(headers.get(b"authorization", b"").decode("latin-1"))
+        session = self.scope.get("session")
+        if session is not None and session.get(SESSION_KEY) == str(user.pk):
+            return constant_time_compare(
+                session.get(HASH_SESSION_KEY, ""), account.get_session_auth_hash()
+            )
+        return key is not None and user_for_token(key) is not None
 
     @property
     def variant(self) -> str:

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.http import Http404
 
 from studio.errors import Conflict
 from studio.events import publish
@@ -48,6 +49,22 @@ def token_issue(*, user) -> str:
     key = secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, key_hash=ApiToken.hash(key))
     return key
+
+
+@transaction.atomic
+def token_revoke(*, user, token_id: int) -> None:
+    """Revoke one of the user's own tokens (404 for anyone else's); its sockets close."""
+    if not ApiToken.objects.filter(pk=token_id, user=user).delete()[0]:
+        raise Http404
+    user_access_changed(user=user)
+
+
+@transaction.atomic
+def account_credentials_changed(*, user) -> None:
+    """A new password ends every token issued before it, and every socket opened with them or
+    with an old session."""
+    ApiToken.objects.filter(user=user).delete()
+    user_access_changed(user=user)
 
 
 # --- projects and members --------------------------------------------------------------------
@@ -118,7 +135,8 @@ def _tell_sockets_about(membership: Membership) -> None:
 
 
 def user_access_changed(*, user) -> None:
-    """A deactivated account's open sockets look again (and close): every board it could see."""
+    """The account's open sockets look again (and close if their account, session or token is no
+    longer good): every board it could see."""
     boards = Storyboard.objects.filter(project__memberships__user=user)
     for storyboard_id in boards.values_list("pk", flat=True):
         publish(storyboard_id, "member.changed", {"user": user.pk})

@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("signup/", views.signup, name="signup"),
+    path("account/tokens/", views.account_tokens, name="account-tokens"),
     path("projects/<id:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<id:project_id>/members/", views.member_change, name="member-change"),
     path("storyboards/<id:storyboard_id>/", views.storyboard_detail, name="storyboard-detail"),

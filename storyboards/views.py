@@ -55,6 +55,23 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+@login_required
+def account_tokens(request):
+    """The person's API tokens: make one (shown once), see when each was last used, revoke."""
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "create":
+            new_key = services.token_issue(user=request.user)
+        else:
+            token_id = request.POST.get("token", "")
+            if not (token_id.isascii() and token_id.isdigit() and len(token_id) <= 18):
+                raise Http404
+            services.token_revoke(user=request.user, token_id=int(token_id))
+            return redirect("account-tokens")
+    tokens = request.user.api_tokens.order_by("-created_at", "-id")
+    return render(request, "storyboards/tokens.html", {"tokens": tokens, "new_key": new_key})
+
+
 # --- projects ------------------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """The JSON API: one NinjaAPI, a router per app, one way to answer errors."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
@@ -7,11 +9,11 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, SessionAuth
 
-from storyboards.services import token_issue
+from storyboards.services import token_issue, token_revoke
 
 from .auth import user_for_token
-from .errors import Conflict, Error
-from .types import ShortText, Text
+from .errors import ERRORS, Conflict, Error
+from .types import PathId, ShortText, Text
 
 
 class BearerAuth(HttpBearer):
@@ -93,6 +95,12 @@ class Detail(Schema):
     detail: str
 
 
+class TokenInfo(Schema):
+    id: int
+    created_at: datetime
+    last_used_at: datetime | None
+
+
 @api.post(
     "/auth/token",
     auth=None,
@@ -104,6 +112,19 @@ def create_token(request, body: Credentials):
     if user is None:
         return Status(401, {"detail": "Wrong username or password."})
     return Status(200, {"token": token_issue(user=user)})
+
+
+@api.get("/auth/tokens", response={200: list[TokenInfo], **ERRORS}, tags=["auth"])
+def list_tokens(request):
+    """Your API tokens (never the keys: only their hashes are kept), newest first."""
+    return request.user.api_tokens.order_by("-created_at", "-id")
+
+
+@api.delete("/auth/tokens/{token_id}", response={204: None, **ERRORS}, tags=["auth"])
+def revoke_token(request, token_id: PathId):
+    """Revoke one of your tokens: it stops working at once and its open sockets close."""
+    token_revoke(user=request.user, token_id=token_id)
+    return Status(204, None)
 
 
 from generation.api import router as generation_router  # noqa: E402

@@ -9,9 +9,12 @@ sockets (test_live_updates.test_a_deactivated_account_stops_hearing_at_once), an
 stops reading (test_events.test_a_socket_that_stops_reading_is_cut_off_not_buffered_forever).
 """
 
+import json
 import secrets
 import subprocess
 import sys
+
+import pytest
 
 from .conftest import ROOT
 
@@ -28,3 +31,102 @@ def test_deploy_check_is_clean_with_the_https_settings_on():
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
     assert "no issues" in check.stdout
+
+
+# --- access that outlives the account (finding 2) ---------------------------------------------
+
+
+def test_tokens_are_listed_and_revoked_by_their_owner_only(api, dana, vic):
+    from storyboards.models import ApiToken
+
+    caller = api(dana)
+    mine = ApiToken.objects.filter(user=dana).get()  # the one the caller uses
+    listed = caller.get("/auth/tokens")
+    assert listed.status_code == 200 and [t["id"] for t in listed.json()] == [mine.id]
+    assert "key" not in listed.json()[0] and "key_hash" not in listed.json()[0]
+    others = api(vic)
+    theirs = ApiToken.objects.filter(user=vic).get()
+    assert caller.delete(f"/auth/tokens/{theirs.id}").status_code == 404  # not a hint
+    assert ApiToken.objects.filter(pk=theirs.pk).exists()
+    assert others.delete(f"/auth/tokens/{theirs.id}").status_code == 204
+    assert others.get("/auth/tokens").status_code == 401  # revoked: it no longer works
+
+
+@pytest.mark.django_db
+def test_a_new_password_ends_every_old_token(client, dana):
+    from storyboards.services import token_issue
+
+    key = token_issue(user=dana)
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/projects", headers=headers).status_code == 200
+    dana.set_password("a-brand-new-pw-2026")
+    dana.save()
+    assert client.get("/api/projects", headers=headers).status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_tokens_page_makes_shows_once_and_revokes(client, dana, olga):
+    from storyboards.models import ApiToken
+    from storyboards.services import token_issue
+
+    theirs = token_issue(user=olga)
+    client.force_login(dana)
+    made = client.post("/account/tokens/", {"action": "create"}).content.decode()
+    token = ApiToken.objects.get(user=dana)
+    assert "shown this once" in made and f"#{token.id}" in made
+    assert (
+        client.post(
+            "/account/tokens/", {"token": str(ApiToken.objects.get(user=olga).id)}
+        ).status_code
+        == 404
+    )
+    assert client.post("/account/tokens/", {"token": "²"}).status_code == 404
+    assert client.post("/account/tokens/", {"token": str(token.id)}).status_code == 302
+    assert not ApiToken.objects.filter(user=dana).exists()
+    assert ApiToken.objects.filter(user=olga).count() == 1 and theirs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sockets_opened_with_an_old_password_or_a_revoked_token_close(storyboard, panel, vic, dana):
+    from asgiref.sync import async_to_sync
+    from channels.db import database_sync_to_async
+
+    from storyboards import services as boards
+
+    from .test_live_updates import communicator, session_cookie
+
+    token = boards.token_issue(user=vic)
+    other = boards.token_issue(user=vic)
+    cookie = session_cookie(vic)
+
+    async def run():
+        by_token = communicator(f"/ws/storyboards/{storyboard.id}/events", token=token)
+        by_other = communicator(f"/ws/storyboards/{storyboard.id}/events", token=other)
+        for comm in (by_token, by_other):
+            assert (await comm.connect())[0]
+            await comm.receive_from()  # hello
+        revoked = await database_sync_to_async(vic.api_tokens.get)(
+            key_hash=boards.ApiToken.hash(token)
+        )
+        await database_sync_to_async(boards.token_revoke)(user=vic, token_id=revoked.id)
+        closed = await by_token.receive_output(timeout=5)
+        # The other token still holds: that socket hears the change and stays open.
+        heard = json.loads(await by_other.receive_from(timeout=5))
+        assert heard["type"] == "member.changed" and await by_other.receive_nothing(timeout=0.5)
+        page = communicator(
+            f"/ws/storyboards/{storyboard.id}/live", cookie=cookie, origin="http://localhost:8000"
+        )
+        assert (await page.connect())[0]
+        await page.receive_from()  # hello
+
+        def new_password():
+            vic.set_password("another-new-pw-2026")
+            vic.save()
+
+        await database_sync_to_async(new_password)()
+        after = [await page.receive_output(timeout=5), await by_other.receive_output(timeout=5)]
+        return closed, after
+
+    closed, after = async_to_sync(run)()
+    assert closed["type"] == "websocket.close"
+    assert [m["type"] for m in after] == ["websocket.close", "websocket.close"]
