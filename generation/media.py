@@ -80,14 +80,27 @@ def _even_sized(pixels: np.ndarray) -> np.ndarray:
 MAX_UPLOAD_PIXELS = 4096 * 4096
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_UPLOAD_PIXELS) -> Image.Image:
+class WrongSize(ValueError):
+    def __init__(self, size: tuple[int, int]):
+        super().__init__(f"{size[0]}x{size[1]}")
+        self.size = size
+
+
+def decode_image(
+    data: bytes, max_pixels: int = MAX_UPLOAD_PIXELS, size: tuple[int, int] | None = None
+) -> Image.Image:
     """Read an uploaded picture fully, so a truncated or fake file fails here and not later.
-    The size is checked from the header first: a tiny file may claim a gigapixel image."""
+    The size is checked from the header first (against `size` when given): a tiny file may
+    claim a gigapixel image, and decoding it is the expensive part."""
     try:
         image = Image.open(io.BytesIO(data), formats=["PNG"])  # what the API promises, nothing more
+        if size is not None and image.size != size:
+            raise WrongSize(image.size)
         if image.width * image.height > max_pixels:
             raise ValueError(f"image too large ({image.width}x{image.height})")
         image.load()
+    except WrongSize:
+        raise
     except Exception as exc:  # decoders raise many kinds; all mean "not a usable image"
         raise ValueError("not an image") from exc
     return image

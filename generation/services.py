@@ -111,13 +111,13 @@ def _decode_mask(mask_b64: str | None, width: int, height: int) -> bytes:
         mask_b64 = mask_b64.split(",", 1)[1]
     try:
         data = base64.b64decode(mask_b64, validate=True)
-        image = media.decode_image(data)
+        media.decode_image(data, size=(width, height))
+    except media.WrongSize as wrong:
+        raise _invalid(
+            "mask", f"The mask is {wrong.size[0]}x{wrong.size[1]}; the take is {width}x{height}."
+        ) from None
     except (binascii.Error, ValueError):
         raise _invalid("mask", "The mask is not a base64-encoded PNG image.") from None
-    if image.size != (width, height):
-        raise _invalid(
-            "mask", f"The mask is {image.size[0]}x{image.size[1]}; the take is {width}x{height}."
-        )
     return data
 
 
@@ -189,12 +189,13 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int) -> dict:
     return {}
 
 
-@transaction.atomic
 def take_request(
     *, panel: Panel, author, tool: str = Tool.TEXT2IMAGE, model: str | None = None,
     parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
     priority: int = Priority.INTERACTIVE, announce: bool = True, **options,
 ) -> Take:  # fmt: skip
+    """Check everything first, outside any transaction (decoding a mask takes time and must not
+    hold the database for others), then write the take in one."""
     if tool not in Tool.values:
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
     parent = _parent_for(panel, tool, parent_take)
@@ -209,6 +210,16 @@ def take_request(
     mask_png = (
         _decode_mask(mask, params["width"], params["height"]) if tool == Tool.INPAINT else None
     )
+    with transaction.atomic():
+        return _take_create(
+            panel=panel, author=author, parent=parent, tool=tool, priority=priority, spec=spec,
+            prompt=prompt, params=params, mask_png=mask_png, announce=announce,
+        )  # fmt: skip
+
+
+def _take_create(
+    *, panel, author, parent, tool, priority, spec, prompt, params, mask_png, announce
+) -> Take:
     take = Take.objects.create(
         panel=panel, author=author, parent=parent, tool=tool, priority=priority,
         model_key=spec.key, model_source=spec.source, model_revision=spec.revision or "",

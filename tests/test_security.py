@@ -130,3 +130,69 @@ def test_sockets_opened_with_an_old_password_or_a_revoked_token_close(storyboard
     closed, after = async_to_sync(run)()
     assert closed["type"] == "websocket.close"
     assert [m["type"] for m in after] == ["websocket.close", "websocket.close"]
+
+
+# --- work inside the write transaction on attacker-sized input (finding 3) ------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mask_is_sized_from_its_header_and_decoded_outside_any_transaction(
+    monkeypatch, panel, dana
+):
+    import base64
+    import struct
+    import zlib
+
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    from generation import media
+    from generation import services as takes
+    from generation.models import Take
+
+    first = Take.objects.create(panel=panel, author=dana, model_key="tiny", seed=1, steps=2,
+                                guidance=1.0, width=64, height=64, status="succeeded")  # fmt: skip
+    first.image.save("p/first.png", media_png(64, 64), save=True)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    # 4096x4096, 16-bit RGBA, claimed in 60 bytes: decoding it would take seconds.
+    claim = b"\x89PNG\r\n\x1a\n" + chunk(
+        b"IHDR", struct.pack(">IIBBBBB", 4096, 4096, 16, 6, 0, 0, 0)
+    )
+    claim += chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    decoded_in_transaction = []
+    real = media.decode_image
+
+    def watched(*args, **kwargs):
+        decoded_in_transaction.append(connection.in_atomic_block)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(media, "decode_image", watched)
+    with pytest.raises(ValidationError, match="The mask is 4096x4096; the take is 64x64"):
+        takes.take_request(panel=panel, author=dana, tool="inpaint", parent_take=first.id,
+                           mask=base64.b64encode(claim).decode())  # fmt: skip
+    good = io_png(64, 64)
+    takes.take_request(panel=panel, author=dana, tool="inpaint", parent_take=first.id,
+                       mask=base64.b64encode(good).decode())  # fmt: skip
+    assert decoded_in_transaction == [False, False]
+    assert Take.objects.filter(tool="inpaint").count() == 1
+
+
+def io_png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def media_png(width: int, height: int):
+    from django.core.files.base import ContentFile
+
+    return ContentFile(io_png(width, height))
