@@ -145,7 +145,26 @@ def _take_params(
     _check_range("guidance", params["guidance"], 0.0, 30.0)
     params["width"], params["height"] = _size(spec, tool, parent, options, aspect)
     _check_size(spec, params["width"], params["height"])
-    return params | _tool_params(spec, tool, options, params["steps"])
+    params |= _tool_params(spec, tool, options, params["steps"])
+    _check_work(spec, params)
+    return params
+
+
+def _check_work(spec: ModelSpec, params: dict) -> None:
+    """Refuse what the model cannot finish before its timeout: steps x pixels (x frames) is the
+    work, `max_step_pixels` in the registry its budget (measured against `timeout_s`)."""
+    budget = spec.limits.get("max_step_pixels")
+    if budget is None:
+        return
+    pixels = params["width"] * params["height"] * (params.get("num_frames") or 1)
+    if params["steps"] * pixels > budget:
+        most = max(budget // pixels, 0)
+        raise _invalid(
+            "steps",
+            f"{params['width']}x{params['height']} at {params['steps']} steps is more than "
+            f"{spec.key} can finish within its {spec.timeout_s:g} s limit: use at most {most} "
+            f"steps at this size, or a smaller frame.",
+        )
 
 
 def _getter(options: dict):

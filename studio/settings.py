@@ -179,7 +179,11 @@ SLATE_RECONCILE_EVERY_S = int(os.environ.get("SLATE_RECONCILE_EVERY_S", 10))
 SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed
 
 # The tiny model's attention runs at half resolution: past 256 px it is slow for no benefit.
-_TINY_LIMITS = {"min_size": 32, "max_size": 256, "max_steps": 50, "max_batch": 4, "max_frames": 16}
+# max_step_pixels: steps x width x height (x frames) a take may cost. On this 2-core machine the
+# tiny model runs 256x256 at about 2.2 s a step (0.18 at 128x128), and three times slower under
+# load; 2**20 keeps the worst allowed take (16 steps at 256x256) well inside its 300 s timeout.
+_TINY_LIMITS = {"min_size": 32, "max_size": 256, "max_steps": 50, "max_batch": 4, "max_frames": 16,
+                "max_step_pixels": 2**20}  # fmt: skip
 _UPSCALE_LIMITS = {"min_size": 32, "max_size": 256, "max_steps": 50, "max_batch": 4}
 SLATE_MODELS = {
     "tiny": {

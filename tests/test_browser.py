@@ -381,7 +381,7 @@ def test_readme_screenshot(processes, project, dana, arti, vic):
             message="the first takes",
         )
         # One take still forming when the picture is taken: many steps at a larger size.
-        takes.take_request(panel=panels[3], author=dana, seed=5, steps=50, width=256, height=104)
+        takes.take_request(panel=panels[3], author=dana, seed=5, steps=36, width=256, height=104)
         with chromium() as browser:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             context.set_default_timeout(TIMEOUT_MS)

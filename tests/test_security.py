@@ -196,3 +196,22 @@ def media_png(width: int, height: int):
     from django.core.files.base import ContentFile
 
     return ContentFile(io_png(width, height))
+
+
+# --- an allowed take that cannot finish (finding 9) ----------------------------------------
+
+
+def test_a_take_the_model_cannot_finish_in_time_is_refused_at_request_time(api, panel):
+    from generation.models import Take
+
+    refused = api(panel.created_by).post(
+        f"/panels/{panel.id}/takes", {"steps": 40, "width": 256, "height": 256}
+    )
+    assert refused.status_code == 422
+    message = refused.json()["detail"][0]["msg"]
+    assert "within its 300 s limit" in message and "at most 16 steps" in message
+    assert not Take.objects.exists()
+    fits = api(panel.created_by).post(
+        f"/panels/{panel.id}/takes", {"steps": 16, "width": 256, "height": 256}
+    )
+    assert fits.status_code == 202

@@ -124,7 +124,7 @@ def test_cancel_stops_a_running_take_at_the_next_step(processes, panel, dana, pr
     processes.worker()
     warm = ask(panel, dana)
     finished([warm.id])
-    slow = ask(panel, dana, steps=50, width=256, height=256)
+    slow = ask(panel, dana, steps=16, width=256, height=256)  # the most tiny allows there
     wait_for(
         lambda: Take.objects.filter(pk=slow.pk, status="running", progress__gt=0).exists(),
         message="a running take",
@@ -168,7 +168,7 @@ def test_a_take_past_its_registry_timeout_fails_with_the_reason(
     models_file = tmp_path / "models.json"
     models_file.write_text(json.dumps(impatient))
     processes.worker(SLATE_MODELS_FILE=models_file)
-    slow = ask(panel, dana, steps=50, width=256, height=256)
+    slow = ask(panel, dana, steps=16, width=256, height=256)  # the most tiny allows there
     done = finished([slow.id], timeout=90)[slow.id]
     assert done.status == "failed" and "Timed out after 1 s" in done.error
     assert done.progress < 1.0 and not done.image
