@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from storyboards.models import Panel, Storyboard
-from studio.errors import Conflict
+from studio.errors import Conflict, TooMany
 from studio.events import publish
 
 from . import media
@@ -236,9 +236,23 @@ def take_request(
         )  # fmt: skip
 
 
+def _check_quota(*, panel: Panel, author, adding: int = 1) -> None:
+    """At most SLATE_MAX_WAITING_PER_PANEL takes waiting per member and panel, and
+    SLATE_MAX_WAITING in all. The panel's row lock makes concurrent requests count one by one."""
+    Panel.objects.select_for_update().filter(pk=panel.pk).first()
+    waiting = Take.objects.filter(author=author, status__in=ACTIVE)
+    if waiting.filter(panel=panel).count() + 1 > settings.SLATE_MAX_WAITING_PER_PANEL:
+        raise TooMany({"take": f"You already have {settings.SLATE_MAX_WAITING_PER_PANEL} takes "
+                               "waiting on this panel: let one finish or cancel one first."})  # fmt: skip
+    if waiting.count() + adding > settings.SLATE_MAX_WAITING:
+        raise TooMany({"take": f"You already have {waiting.count()} takes waiting (at most "
+                               f"{settings.SLATE_MAX_WAITING}): let some finish first."})  # fmt: skip
+
+
 def _take_create(
     *, panel, author, parent, tool, priority, spec, prompt, params, mask_png, announce
 ) -> Take:
+    _check_quota(panel=panel, author=author)
     take = Take.objects.create(
         panel=panel, author=author, parent=parent, tool=tool, priority=priority,
         model_key=spec.key, model_source=spec.source, model_revision=spec.revision or "",
@@ -261,7 +275,11 @@ def _announce_queued(take: Take) -> None:
 def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
     """A bulk take for every panel with a prompt and nothing already on its way."""
     busy = Take.objects.filter(panel__storyboard=storyboard, status__in=ACTIVE).values("panel_id")
-    panels = storyboard.panels.exclude(prompt="").exclude(pk__in=busy).order_by("position")
+    panels = list(storyboard.panels.exclude(prompt="").exclude(pk__in=busy).order_by("position"))
+    waiting = Take.objects.filter(author=author, status__in=ACTIVE).count()
+    if waiting + len(panels) > settings.SLATE_MAX_WAITING:
+        raise TooMany({"take": f"{len(panels)} more takes would make {waiting + len(panels)} waiting "
+                               f"(at most {settings.SLATE_MAX_WAITING}): let some finish first."})  # fmt: skip
     takes = [
         take_request(panel=p, author=author, priority=Priority.BULK, announce=False) for p in panels
     ]
@@ -279,6 +297,7 @@ def take_retry(*, take: Take, author) -> Take:
             {"take": f"Only a failed or cancelled take can be retried (this one {take.status})."}
         )
     same = {name: getattr(take, name) for name in Take.PARAMETERS}
+    _check_quota(panel=take.panel, author=author)
     retry = Take.objects.create(
         panel=take.panel, author=author, parent=take.parent, retry_of=take, priority=take.priority,
         mask=take.mask.name, **same,

@@ -22,6 +22,7 @@ from generation.models import Take
 from generation.registry import default_model
 from generation.selectors import gpu_seconds_for_project, take_get_for_member
 from studio.auth import request_user
+from studio.errors import Conflict, TooMany
 from studio.events import current_sequence
 
 from . import presenters, selectors, services
@@ -32,6 +33,10 @@ def _errors(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
         return " ".join(m for messages in error.message_dict.values() for m in messages)
     return " ".join(error.messages)
+
+
+def _status(error: ValidationError) -> int:
+    return 429 if isinstance(error, TooMany) else 409 if isinstance(error, Conflict) else 422
 
 
 def _notice(request, panel_id: int | None, message: str, status: int = 422) -> HttpResponse:
@@ -274,7 +279,7 @@ def panel_generate(request, panel_id: int):
     try:
         takes.take_request(panel=panel, author=request.user, **_take_options(request.POST))
     except ValidationError as e:
-        return _notice(request, panel.id, _errors(e))
+        return _notice(request, panel.id, _errors(e), status=_status(e))
     return _render_card_region(request, panel.id, membership, "storyboards/_panel_frame.html")
 
 
@@ -288,7 +293,7 @@ def storyboard_generate_all(request, storyboard_id: int):
     try:
         queued = takes.storyboard_generate_all(storyboard=storyboard, author=request.user)
     except ValidationError as e:
-        return HttpResponse(_errors(e), status=422)
+        return _notice(request, None, _errors(e), status=_status(e))
     return HttpResponse(
         f"{len(queued)} panels queued."
         if queued
@@ -314,7 +319,7 @@ def take_action(request, take_id: int, action: str):
     try:
         do()
     except ValidationError as e:
-        return _notice(request, take.panel_id, _errors(e))
+        return _notice(request, take.panel_id, _errors(e), status=_status(e))
     return _render_card_region(request, take.panel_id, membership, "storyboards/_panel_frame.html")
 
 

@@ -12,7 +12,7 @@ from ninja.security import HttpBearer, SessionAuth
 from storyboards.services import token_issue, token_revoke
 
 from .auth import user_for_token
-from .errors import ERRORS, Conflict, Error
+from .errors import ERRORS, Conflict, Error, TooMany
 from .types import PathId, ShortText, Text
 
 
@@ -58,7 +58,7 @@ def _validation_detail(error: ValidationError) -> list[dict]:
 
 @api.exception_handler(ValidationError)
 def on_invalid(request, error: ValidationError):
-    status = 409 if isinstance(error, Conflict) else 422
+    status = 409 if isinstance(error, Conflict) else 429 if isinstance(error, TooMany) else 422
     return api.create_response(request, {"detail": _validation_detail(error)}, status=status)
 
 

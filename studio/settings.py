@@ -176,6 +176,10 @@ SLATE_HEARTBEAT_S = float(
 )  # a running take's worker touches it this often
 SLATE_STALE_AFTER_S = int(os.environ.get("SLATE_STALE_AFTER_S", 30))  # then it counts as lost
 SLATE_RECONCILE_EVERY_S = int(os.environ.get("SLATE_RECONCILE_EVERY_S", 10))
+# Quotas, per member, counted in the database: takes waiting (queued or running) on one panel,
+# and in the whole studio (a 500-panel "Generate all" fits; a script hammering one panel does not).
+SLATE_MAX_WAITING_PER_PANEL = int(os.environ.get("SLATE_MAX_WAITING_PER_PANEL", 8))
+SLATE_MAX_WAITING = int(os.environ.get("SLATE_MAX_WAITING", 1000))
 SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed
 
 # The tiny model's attention runs at half resolution: past 256 px it is slow for no benefit.

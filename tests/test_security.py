@@ -215,3 +215,40 @@ def test_a_take_the_model_cannot_finish_in_time_is_refused_at_request_time(api, 
         f"/panels/{panel.id}/takes", {"steps": 16, "width": 256, "height": 256}
     )
     assert fits.status_code == 202
+
+
+# --- no quotas (finding 8) -------------------------------------------------------------------
+
+
+def test_a_member_cannot_queue_unbounded_takes_on_a_panel(api, client, panel, settings):
+    from generation.models import Take
+
+    settings.SLATE_MAX_WAITING_PER_PANEL = 3
+    caller = api(panel.created_by)
+    answers = [caller.post(f"/panels/{panel.id}/takes", {}).status_code for _ in range(5)]
+    assert answers == [202, 202, 202, 429, 429]
+    refused = caller.post(f"/panels/{panel.id}/takes", {})
+    assert "3 takes waiting on this panel" in refused.json()["detail"][0]["msg"]
+    assert Take.objects.count() == 3
+    # A retry counts too; cancelling one makes room.
+    first = Take.objects.order_by("id").first()
+    assert caller.post(f"/takes/{first.id}/cancel").status_code == 200
+    assert caller.post(f"/takes/{first.id}/retry").status_code == 202
+    assert caller.post(f"/takes/{first.id}/retry").status_code == 429
+    # The page says so where the person looks.
+    client.force_login(panel.created_by)
+    page = client.post(f"/panels/{panel.id}/generate/", {"tool": "text2image"})
+    assert page.status_code == 429 and page["HX-Retarget"] == f"#panel-{panel.id}-notice"
+    assert "takes waiting on this panel" in page.content.decode()
+
+
+def test_generate_all_is_refused_whole_beyond_the_studio_quota(api, storyboard, panel, settings):
+    from generation.models import Take
+    from storyboards import services as boards
+
+    for i in range(3):
+        boards.panel_create(storyboard=storyboard, user=panel.created_by, prompt=f"shot {i}")
+    settings.SLATE_MAX_WAITING = 3
+    answer = api(panel.created_by).post(f"/storyboards/{storyboard.id}/generate-all")
+    assert answer.status_code == 429 and "4 more takes" in answer.json()["detail"][0]["msg"]
+    assert not Take.objects.exists()
