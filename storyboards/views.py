@@ -55,7 +55,7 @@ def signup(request):
         raise Http404
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        login(request, form.save())
+        login(request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
         return redirect("project-list")
     return render(request, "registration/signup.html", {"form": form})
 

@@ -33,3 +33,20 @@ def request_user(request):
         return request.user
     user = user_for_token(bearer_from_header(request.headers.get("Authorization")))
     return user or AnonymousUser()
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """Too many wrong passwords for this username from this address: say so, and when to retry
+    (django-axes calls this; JSON for the API, a page for people)."""
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = f"Too many wrong passwords. Try again in {minutes} minutes, or ask an owner."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

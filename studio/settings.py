@@ -3,6 +3,7 @@
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_rq",
+    "axes",
     "storyboards",
     "generation",
 ]
@@ -68,7 +70,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers for a locked-out sign-in
 ]
+
+# Password guessing (django-axes): after SLATE_LOGIN_FAILURES wrong passwords for one username
+# from one address, that pair waits SLATE_LOGIN_COOLOFF_MIN minutes (429). Counted per pair, so a
+# guesser elsewhere never locks the owner out of their own address, and nothing lasts forever.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("SLATE_LOGIN_FAILURES", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SLATE_LOGIN_COOLOFF_MIN", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.auth.locked_out"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "studio.urls"
 ASGI_APPLICATION = "studio.asgi.application"

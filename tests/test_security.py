@@ -252,3 +252,30 @@ def test_generate_all_is_refused_whole_beyond_the_studio_quota(api, storyboard, 
     answer = api(panel.created_by).post(f"/storyboards/{storyboard.id}/generate-all")
     assert answer.status_code == 429 and "4 more takes" in answer.json()["detail"][0]["msg"]
     assert not Take.objects.exists()
+
+
+# --- password guessing (finding 5) -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_password_guesses_are_throttled_per_username_and_address(client, dana, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    here, elsewhere = {"REMOTE_ADDR": "203.0.113.7"}, {"REMOTE_ADDR": "198.51.100.9"}
+    guess = {"username": "dana", "password": "not-it"}
+    answers = [client.post("/api/auth/token", guess, content_type="application/json", **here).status_code
+               for _ in range(4)]  # fmt: skip
+    assert answers == [401, 401, 429, 429]
+    right = {"username": "dana", "password": "dana-secret-pw"}
+    locked = client.post("/api/auth/token", right, content_type="application/json", **here)
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.json()["detail"]
+    assert int(locked["Retry-After"]) > 0
+    # Dana herself, from her own address, is not locked out by someone guessing elsewhere.
+    assert (
+        client.post(
+            "/api/auth/token", right, content_type="application/json", **elsewhere
+        ).status_code
+        == 200
+    )
+    page = client.post("/login/", right, **here)
+    assert page.status_code == 429 and "Too many wrong passwords" in page.content.decode()
+    assert client.post("/login/", right, **elsewhere).status_code == 302
