@@ -13,6 +13,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.http import Http404
 from django.utils.crypto import constant_time_compare
@@ -27,7 +28,6 @@ from . import selectors
 # reconnects on both, after a pause, and resyncs from its hello.
 LOST_REDIS = 4012  # this process lost Redis: events may have been missed
 TOO_SLOW = 4013  # the reader stopped reading: cut off rather than buffered
-MAX_UNSENT = 4 * 2**20  # bytes waiting in the server for one socket before it is cut off
 
 
 class StoryboardSocket(AsyncWebsocketConsumer):
@@ -124,7 +124,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                             await self.close()
                             return
                     await self.forward(batch)
-                    if unsent_bytes(self.base_send) > MAX_UNSENT:
+                    if unsent_bytes(self.base_send) > settings.SLATE_SOCKET_MAX_UNSENT:
                         # A socket that stopped reading must not hold the server's memory (or
                         # anyone's events): cut it off; when it reads again it resyncs.
                         await self.close(code=TOO_SLOW)

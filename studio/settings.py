@@ -193,6 +193,8 @@ SLATE_HEARTBEAT_S = float(
 )  # a running take's worker touches it this often
 SLATE_STALE_AFTER_S = int(os.environ.get("SLATE_STALE_AFTER_S", 30))  # then it counts as lost
 SLATE_RECONCILE_EVERY_S = int(os.environ.get("SLATE_RECONCILE_EVERY_S", 10))
+# Bytes daphne may hold for one socket whose reader stopped reading before it is cut off (4013).
+SLATE_SOCKET_MAX_UNSENT = int(os.environ.get("SLATE_SOCKET_MAX_UNSENT", 4 * 2**20))
 # Quotas, per member, counted in the database: takes waiting (queued or running) on one panel,
 # and in the whole studio (a 500-panel "Generate all" fits; a script hammering one panel does not).
 SLATE_MAX_WAITING_PER_PANEL = int(os.environ.get("SLATE_MAX_WAITING_PER_PANEL", 8))

@@ -353,7 +353,7 @@ def test_a_socket_that_stops_reading_is_cut_off_not_buffered_forever(processes, 
     from .conftest import wait_for
 
     token = token_for(dana)
-    host, port = processes.studio().split(":")
+    host, port = processes.studio(SLATE_SOCKET_MAX_UNSENT=2**16).split(":")
     reader = sockets.socket()
     reader.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, 4096)
     reader.connect((host, int(port)))
@@ -370,10 +370,10 @@ def test_a_socket_that_stops_reading_is_cut_off_not_buffered_forever(processes, 
     r = redis.Redis.from_url(settings.REDIS_URL)
     wait_for(lambda: r.pubsub_numsub(channel)[0][1] == 1, timeout=10, message="the subscription")
     big = "A" * 65536
-    for take in range(400):  # 26 MB of previews, one take each (nothing to coalesce)
+    for take in range(150):  # 10 MB of previews, one take each (nothing to coalesce)
         events.publish_now(storyboard.id, "take.preview", {"panel": 1, "take": take, "status": "running",
                                                            "progress": 0.5, "jpeg": big})  # fmt: skip
-    events.flush(timeout=30)
+    assert events.flush(timeout=30)
     # The server let go of it: its process no longer listens to the board for that socket.
     wait_for(lambda: r.pubsub_numsub(channel)[0][1] == 0, timeout=30, message="the cut-off")
     reader.close()
