@@ -236,6 +236,30 @@ def test_a_long_board_hydrates_cards_as_they_come_into_view(processes, project, 
         assert_not_reloaded(page)
 
 
+def test_a_refusal_shows_escaped_where_the_person_looks(processes, project, storyboard, panel):
+    """Finding 6 of the hardening issue: an error carrying the input must never run it."""
+    host = processes.studio()
+    with chromium() as browser, diagnostics(processes, browser):
+        page = open_board(browser, host, "dana", storyboard.id)
+        page.evaluate("window.__xss = 0")
+        attack = "<img src=x onerror=window.__xss=1>"
+        page.evaluate(
+            "value => { const s = document.querySelector('.add-panel select[name=shot_type]');"
+            " s.add(new Option(value, value)); s.value = value; }",
+            attack,
+        )
+        page.fill(".add-panel textarea", "a shot with a bad type")
+        page.click(".add-panel button.primary")
+        notice = page.wait_for_selector("#board-notice .notice.error")
+        assert "is not a valid choice" in notice.inner_text() and attack in notice.inner_text()
+        assert page.evaluate("window.__xss") == 0 and page.locator("#board-notice img").count() == 0
+        assert page.evaluate("document.querySelectorAll('#panels > article.panel').length") == 1
+        page.console_errors = [
+            e for e in page.console_errors if "422" not in e
+        ]  # the refusal itself
+        assert_not_reloaded(page)
+
+
 def test_a_page_that_missed_events_catches_up_by_itself(processes, project, storyboard, panel):
     import redis
     from django.conf import settings

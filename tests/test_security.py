@@ -4,7 +4,8 @@ Also here by reference: cross-site sockets (test_live_updates.test_cross_site_br
 unknown socket paths and huge ids (…test_unknown_socket_paths_and_huge_ids_are_refused_cleanly,
 test_pages.test_ids_too_big_for_the_database_and_odd_digits_are_404s), a deactivated account's
 sockets (test_live_updates.test_a_deactivated_account_stops_hearing_at_once), an escaped error
-(test_pages.test_a_refused_panel_is_explained_on_the_board_escaped), media revalidation
+(test_pages.test_a_refused_panel_is_explained_on_the_board_escaped, and in the browser:
+test_browser.test_a_refusal_shows_escaped_where_the_person_looks), media revalidation
 (test_permissions.test_media_is_revalidated_so_a_removed_member_keeps_nothing), a socket that
 stops reading (test_events.test_a_socket_that_stops_reading_is_cut_off_not_buffered_forever).
 """
