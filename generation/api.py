@@ -157,6 +157,23 @@ class ModelOut(Schema):
     limits: dict
 
 
+class CancelAllOut(Schema):
+    cancelled: int
+
+
+@router.post("/storyboards/{storyboard_id}/cancel-all", response={200: CancelAllOut, **ERRORS})
+def cancel_all(request, storyboard_id: PathId):
+    """Stop the board's waiting "Generate all" takes you may cancel (directors and owners: all)."""
+    storyboard, membership = storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    require(membership, "edit")
+    n = services.storyboard_cancel_bulk(
+        storyboard=storyboard, by=request.user, membership=membership
+    )
+    return Status(200, {"cancelled": n})
+
+
 @router.get("/models", response={200: list[ModelOut], **ERRORS})
 def list_models(request):
     from django.conf import settings

@@ -77,3 +77,27 @@ def gpu_seconds_for_project(*, project_id: int) -> dict:
             for row in per_person
         ],
     }
+
+
+def bulk_run(*, storyboard_id: int) -> dict | None:
+    """The board's current "Generate all" run: its bulk takes still waiting, and those that
+    finished since the oldest of them was queued. Done and total, and a time-left estimate from
+    the run's own finished takes. None when no bulk take waits. One query."""
+    from django.db.models import Q
+
+    from .models import ACTIVE, Priority
+
+    bulk = Take.objects.filter(panel__storyboard_id=storyboard_id, priority=Priority.BULK)
+    oldest = bulk.filter(status__in=ACTIVE).order_by("queued_at").values_list("queued_at")[:1]
+    rows = list(
+        bulk.filter(Q(status__in=ACTIVE) | Q(finished_at__gte=oldest)).values_list(
+            "status", "started_at", "finished_at"
+        )
+    )
+    if not rows:
+        return None
+    waiting = sum(1 for status, _, _ in rows if status in ACTIVE)
+    durations = [(end - start).total_seconds() for status, start, end in rows
+                 if status == Status.SUCCEEDED and start and end]  # fmt: skip
+    eta = waiting * sum(durations) / len(durations) if durations else None
+    return {"total": len(rows), "done": len(rows) - waiting, "waiting": waiting, "eta_s": eta}

@@ -291,6 +291,31 @@ def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
 
 
 @transaction.atomic
+def storyboard_cancel_bulk(*, storyboard: Storyboard, by, membership) -> int:
+    """Cancel the board's waiting "Generate all" takes this person may cancel (their own, or
+    everyone's for directors and owners). Queued ones stop at once, running ones at their next
+    step. Returns how many were asked to stop."""
+    mine = Take.objects.filter(panel__storyboard=storyboard, priority=Priority.BULK)
+    if not membership.can_supervise:
+        mine = mine.filter(author=by)
+    now = timezone.now()
+    queued = list(mine.filter(status=Status.QUEUED).values_list("pk", flat=True))
+    Take.objects.filter(pk__in=queued, status=Status.QUEUED).update(
+        status=Status.CANCELLED, finished_at=now, error="Cancelled before it started (cancel all)."
+    )
+    running = list(
+        mine.filter(status=Status.RUNNING, cancel_requested=False).values_list("pk", flat=True)
+    )
+    Take.objects.filter(pk__in=running).update(cancel_requested=True)
+    for take in Take.objects.filter(pk__in=queued + running).select_related("panel"):
+        event = "take.cancelled" if take.pk in queued else "take.cancel_requested"
+        publish(storyboard.id, event, _event(take))
+    if queued:
+        queue_publish()
+    return len(queued) + len(running)
+
+
+@transaction.atomic
 def take_retry(*, take: Take, author) -> Take:
     if take.status not in (Status.FAILED, Status.CANCELLED):
         raise Conflict(

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from generation.models import Status
-from generation.selectors import queue_position_map
+from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
 
 from . import selectors
@@ -88,6 +88,15 @@ def _by_role(template: str, cards_for, **extra) -> dict:
         variant: render_to_string(template, {"card": cards_for(can_edit), "oob": True, **extra})
         for variant, can_edit in VARIANTS.items()
     }
+
+
+def bulk_card(storyboard_id: int, *, can_edit: bool) -> dict:
+    """The board's "Generate all" run, as its header shows it. One query."""
+    run = bulk_run(storyboard_id=storyboard_id)
+    if run and run["eta_s"] is not None:
+        seconds = round(run["eta_s"])
+        run["eta"] = f"{seconds} s" if seconds < 90 else f"{round(seconds / 60)} min"
+    return {"storyboard_id": storyboard_id, "run": run, "can_edit": can_edit}
 
 
 # --- live regions ----------------------------------------------------------------------------
@@ -179,5 +188,17 @@ def render_queue(payloads: list[dict]) -> dict:
     return {
         p["storyboard"]: {ALL: render_to_string("storyboards/_queue_positions.html", {
             "positions": [(int(t), n) for t, n in p["positions"].items()]})}
+        for p in payloads
+    }  # fmt: skip
+
+
+@region_renderer("board.bulk")
+def render_bulk(payloads: list[dict]) -> dict:
+    return {
+        p["storyboard"]: {
+            variant: render_to_string("storyboards/_board_bulk.html",
+                                      {"bulk": bulk_card(p["storyboard"], can_edit=can_edit), "oob": True})
+            for variant, can_edit in VARIANTS.items()
+        }
         for p in payloads
     }  # fmt: skip

@@ -17,6 +17,11 @@ urlpatterns = [
         views.storyboard_generate_all,
         name="generate-all",
     ),
+    path(
+        "storyboards/<id:storyboard_id>/cancel-all/",
+        views.storyboard_cancel_all,
+        name="cancel-all",
+    ),
     path("panels/<id:panel_id>/card/", views.panel_card, name="panel-card"),
     path("panels/<id:panel_id>/edit/", views.panel_edit, name="panel-edit"),
     path("panels/<id:panel_id>/move/", views.panel_move, name="panel-move"),

@@ -154,6 +154,7 @@ def _storyboard_page_context(storyboard, membership) -> dict:
         # Read before the panels: events after this number are applied on top (idempotent).
         "seq": current_sequence(storyboard.id),
         "cards": presenters.storyboard_cards(storyboard, can_edit=membership.can_edit),
+        "bulk": presenters.bulk_card(storyboard.id, can_edit=membership.can_edit),
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "noise_model": default_model().key == "tiny",
     }  # fmt: skip
@@ -299,6 +300,18 @@ def storyboard_generate_all(request, storyboard_id: int):
         if queued
         else "Every panel with a prompt is already on its way."
     )
+
+
+@login_required
+@require_POST
+def storyboard_cancel_all(request, storyboard_id: int):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    takes.storyboard_cancel_bulk(storyboard=storyboard, by=request.user, membership=membership)
+    bulk = presenters.bulk_card(storyboard.id, can_edit=membership.can_edit)
+    return render(request, "storyboards/_board_bulk.html", {"bulk": bulk, "oob": True})
 
 
 @login_required

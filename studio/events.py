@@ -76,6 +76,9 @@ REGIONS = {
                "The forming image of a running take (`#panel-{panel}-preview`)."),
         Region("queue.positions", "storyboard", False,
                "Queue positions of the board's waiting takes (`#take-{id}-queue`)."),
+        Region("board.bulk", "storyboard", True,
+               "The board's \"Generate all\" run: done of total, time left, cancel all "
+               "(`#board-bulk`)."),
     )
 }  # fmt: skip
 
@@ -90,23 +93,23 @@ CATALOGUE = {
                   "A panel moved to `position` (0-based); the panels in between shifted."),
         EventType("comment.created", ("panel", "comment"), ("comment.item",),
                   "Someone commented on a panel."),
-        EventType("take.queued", _TAKE, ("panel.frame",),
+        EventType("take.queued", _TAKE, ("panel.frame", "board.bulk"),
                   "A take was requested, retried, or put back in the queue after its worker was lost "
                   "(then `error` says why)."),
-        EventType("take.started", (*_TAKE, "worker"), ("panel.frame",),
+        EventType("take.started", (*_TAKE, "worker"), ("panel.frame", "board.bulk"),
                   "A worker claimed the take."),
         EventType("take.progress", (*_TAKE, "progress"), ("take.bar",),
                   "Sampling progress, 0..1, at most `SLATE_PROGRESS_HZ` a second per take.",
                   transient=True),
         EventType("take.preview", (*_TAKE, "progress", "jpeg"), ("take.preview",),
                   "The forming image: a small JPEG, base64.", transient=True),
-        EventType("take.succeeded", _TAKE, ("panel.frame",),
+        EventType("take.succeeded", _TAKE, ("panel.frame", "board.bulk"),
                   "The take finished; it is now the panel's selected take."),
-        EventType("take.failed", (*_TAKE, "error"), ("panel.frame",),
+        EventType("take.failed", (*_TAKE, "error"), ("panel.frame", "board.bulk"),
                   "The take failed; `error` says why in words."),
         EventType("take.cancel_requested", _TAKE, ("panel.frame",),
                   "Someone asked to stop a running take; it stops at its next step."),
-        EventType("take.cancelled", _TAKE, ("panel.frame",), "The take was cancelled."),
+        EventType("take.cancelled", _TAKE, ("panel.frame", "board.bulk"), "The take was cancelled."),
         EventType("queue.updated", ("positions",), ("queue.positions",),
                   "Where the board's waiting takes stand: `{take id: position}`.", transient=True),
         EventType("member.changed", ("user",), (),

@@ -68,8 +68,9 @@ def test_storyboard_page_shows_panels_with_pinned_query_count(
         boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}")
     client.force_login(dana)
     # session, user, storyboard, membership, queue positions, panels (with selected takes),
-    # their takes, their comments (with authors), the project for the breadcrumbs
-    with django_assert_num_queries(9):
+    # their takes, their comments (with authors), the board's "Generate all" run, the project
+    # for the breadcrumbs
+    with django_assert_num_queries(10):
         page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
     assert page.count('class="panel"') == 6 and "a diner at night, rain" in page
     assert 'ws-connect="/ws/storyboards/' in page and "htmx" in page
@@ -85,7 +86,7 @@ def test_a_big_board_opens_with_light_cards_that_hydrate(
         boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}") for i in range(30)
     ]
     client.force_login(dana)
-    with django_assert_num_queries(9):  # the same queries as for six panels
+    with django_assert_num_queries(10):  # the same queries as for six panels
         page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
     assert page.count("data-generate") == FULL_CARDS
     last = extra[-1]
