@@ -18,7 +18,9 @@ from studio.events import ALL, EDIT, VIEW, region_renderer
 from . import selectors
 from .models import Comment, Panel
 
-BLANK = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+BLANK = (
+    "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"  # 1x1, clear
+)
 VARIANTS = {EDIT: True, VIEW: False}  # variant: can_edit
 # A board opens with this many full cards; the rest arrive as light cards (frame and caption)
 # that hydrate when scrolled into view or focused: a 500-panel board opens as fast as a small one.

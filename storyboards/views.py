@@ -310,8 +310,9 @@ def storyboard_cancel_all(request, storyboard_id: int):
     )
     selectors.require(membership, "edit")
     takes.storyboard_cancel_bulk(storyboard=storyboard, by=request.user, membership=membership)
-    bulk = presenters.bulk_card(storyboard.id, can_edit=membership.can_edit)
-    return render(request, "storyboards/_board_bulk.html", {"bulk": bulk, "oob": True})
+    # No fragment: the button lives inside the region its own events replace, so htmx would
+    # look for the answer's target inside the detached old copy. The live event brings it.
+    return HttpResponse(status=204)
 
 
 @login_required

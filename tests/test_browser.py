@@ -260,6 +260,32 @@ def test_a_refusal_shows_escaped_where_the_person_looks(processes, project, stor
         assert_not_reloaded(page)
 
 
+def test_generate_all_asks_shows_the_run_everywhere_and_cancels_all(
+    processes, project, storyboard, panel, dana
+):
+    from storyboards import services as boards
+
+    boards.panel_create(storyboard=storyboard, user=dana, prompt="the getaway car")
+    host = processes.studio()  # no worker: the run stays queued while we look at it
+    with chromium() as browser, diagnostics(processes, browser):
+        dana_page = open_board(browser, host, "dana", storyboard.id)
+        arti_page = open_board(browser, host, "arti", storyboard.id)
+        asked = []
+        dana_page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+        dana_page.click("text=Generate all panels")
+        for page in (dana_page, arti_page):
+            page.wait_for_selector("#board-bulk progress")
+            assert "0 of 2" in page.inner_text("#board-bulk")
+        assert "every panel with a prompt" in asked[0]
+        dana_page.click("#board-bulk button")  # Cancel all, confirmed
+        for page in (dana_page, arti_page):
+            page.wait_for_function("document.querySelector('#board-bulk').children.length === 0")
+            assert page.locator(".frame .overlay").count() == 0
+        assert "Cancel the 2 takes" in asked[1]
+        for page in (dana_page, arti_page):
+            assert_not_reloaded(page)
+
+
 def test_a_page_that_missed_events_catches_up_by_itself(processes, project, storyboard, panel):
     import redis
     from django.conf import settings

@@ -76,7 +76,7 @@ def test_cancel_all_from_the_page_and_the_api(client, api, storyboard, shots, da
     assert api(vic).post(f"/storyboards/{storyboard.id}/cancel-all").status_code == 403
     client.force_login(dana)
     answer = client.post(f"/storyboards/{storyboard.id}/cancel-all/")
-    assert answer.status_code == 200 and 'id="board-bulk"' in answer.content.decode()
+    assert answer.status_code == 204  # the live event redraws the run for everyone
     assert not Take.objects.filter(status=Status.QUEUED).exists()
     takes.storyboard_generate_all(storyboard=storyboard, author=dana)
     assert api(dana).post(f"/storyboards/{storyboard.id}/cancel-all").json() == {"cancelled": 3}
