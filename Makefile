@@ -15,8 +15,11 @@ $(VENV)/bin/python:
 
 # Exact pins (requirements*.txt) within a full lock (constraints.txt): every clone gets the same set.
 $(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-dev.txt constraints.txt
+	@echo "==> Installing the pinned dependencies into $(VENV) (about a minute on a fresh machine)"
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	set -o pipefail; $(PY) -m pip install --progress-bar off -r requirements-dev.txt -c constraints.txt \
+		| { grep -E '^(Collecting|Successfully)' || true; }
+	$(PY) -m pip check
 	touch $@
 
 install: $(VENV)/.installed
@@ -36,13 +39,12 @@ redis: install
 	fi
 
 migrate: install
+	@echo "==> Migrating the database"
 	$(PY) manage.py migrate --noinput
 
 run: redis migrate
-	@echo ""
-	@echo "  Slate: open http://127.0.0.1:$(PORT)/ and create the first account at /signup/"
-	@echo "  (or: $(PY) manage.py createsuperuser; admin at /admin/, queue dashboard at /admin/rq/)"
-	@echo ""
+	@echo "==> Starting the web server and a GPU worker"
+	@echo "  First account: /signup/ (or $(PY) manage.py createsuperuser; admin at /admin/, queue at /admin/rq/)"
 	$(PY) manage.py runstudio --port $(PORT)
 
 web: redis migrate

@@ -221,6 +221,8 @@ def take_request(
     spec = _resolve_model(tool, model, parent, scale)
     params = _take_params(spec, tool, parent, options, panel.aspect_ratio)
     prompt = panel.prompt if tool != Tool.UPSCALE else parent.prompt
+    if not prompt.strip():
+        raise _invalid("prompt", "This panel has no prompt yet: describe the shot, then generate.")
     if (
         len(prompt) > settings.SLATE_MAX_PROMPT
         or len(panel.negative_prompt) > settings.SLATE_MAX_PROMPT

@@ -231,3 +231,12 @@ def test_masks_must_be_png(api, dana, panel, finished):
         "mask": base64.b64encode(buffer.getvalue()).decode(),
     }
     assert api(dana).post(f"/panels/{panel.id}/takes", body).status_code == 422
+
+
+def test_a_panel_without_a_prompt_is_not_generated_silently(api, storyboard, dana):
+    from storyboards import services as boards
+
+    blank = boards.panel_create(storyboard=storyboard, user=dana, prompt="   ")
+    refused = api(dana).post(f"/panels/{blank.id}/takes", {})
+    assert refused.status_code == 422 and "no prompt yet" in refused.json()["detail"][0]["msg"]
+    assert not Take.objects.filter(panel=blank).exists()

@@ -6,6 +6,7 @@ serving meanwhile. Ctrl-C stops both.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,17 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = "Run daphne and a supervised RQ worker together."
+
+    def answers(self, host: str, port: int, web, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and web.poll() is None:
+            try:
+                socket.create_connection((host, port), timeout=0.5).close()
+                return True
+            except OSError:
+                time.sleep(0.2)
+        self.stderr.write(f"the web server did not answer on {host}:{port}; see its output above")
+        return False
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
@@ -35,9 +47,10 @@ class Command(BaseCommand):
         ]
         web = subprocess.Popen(web_cmd)
         pool = [subprocess.Popen(worker_cmd) for _ in range(workers)]
-        self.stdout.write(
-            self.style.SUCCESS(f"Slate is running at http://{host}:{port}/  (Ctrl-C stops it)")
-        )
+        if self.answers(host, port, web):  # the URL only once it works
+            self.stdout.write(
+                self.style.SUCCESS(f"Slate is running at http://{host}:{port}/  (Ctrl-C stops it)")
+            )
         stopping = False
 
         def stop(*_):
