@@ -63,6 +63,7 @@ class TakeOut(Schema):
     priority: str
     attempts: int
     error: str
+    note: str
     timings: dict
     gpu_seconds: float
     queued_at: datetime
@@ -91,7 +92,7 @@ def take_out(take, position=_UNKNOWN) -> dict:
         "strength": take.strength, "scale": take.scale, "num_frames": take.num_frames,
         "fps": take.fps, "parent_take": take.parent_id, "retry_of": take.retry_of_id,
         "author": take.author.username, "priority": Priority(take.priority).label.lower(),
-        "attempts": take.attempts, "error": take.error, "timings": take.timings,
+        "attempts": take.attempts, "error": take.error, "note": take.note, "timings": take.timings,
         "gpu_seconds": take.gpu_seconds, "queued_at": take.queued_at,
         "started_at": take.started_at, "finished_at": take.finished_at,
     }  # fmt: skip

@@ -131,7 +131,7 @@ def _frame_size(aspect: str, width: int, height: int, max_size: int) -> tuple[in
 
 
 def _take_params(
-    spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect: str
+    spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect: str, duration_ms: int
 ) -> dict:
     """Fill defaults from the registry and check every limit; raises ValidationError."""
     get = _getter(options)
@@ -145,7 +145,7 @@ def _take_params(
     _check_range("guidance", params["guidance"], 0.0, 30.0)
     params["width"], params["height"] = _size(spec, tool, parent, options, aspect)
     _check_size(spec, params["width"], params["height"])
-    params |= _tool_params(spec, tool, options, params["steps"])
+    params |= _tool_params(spec, tool, options, params["steps"], duration_ms)
     _check_work(spec, params)
     return params
 
@@ -189,7 +189,7 @@ def _size(spec: ModelSpec, tool: str, parent: Take | None, options: dict, aspect
     return get("width", framed[0]), get("height", framed[1])
 
 
-def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int) -> dict:
+def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int, duration_ms: int) -> dict:
     """What only some tools take: strength, scale, frames."""
     get, d = _getter(options), spec.defaults
     if tool in (Tool.VARIATION, Tool.INPAINT):
@@ -201,10 +201,21 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int) -> dict:
     if tool == Tool.UPSCALE:
         return {"scale": spec.scale}
     if tool == Tool.VIDEO:
-        frames, fps = get("num_frames", d.get("num_frames", 8)), get("fps", d.get("fps", 8))
-        _check_range("num_frames", frames, 2, spec.limits.get("max_frames", 16), f" for {spec.key}")
+        fps, limit = get("fps", d.get("fps", 8)), spec.limits.get("max_frames", 16)
         _check_range("fps", fps, 1, 60)
-        return {"num_frames": frames, "fps": fps}
+        if options.get("num_frames") is not None:  # asked for: honoured or refused
+            _check_range("num_frames", options["num_frames"], 2, limit, f" for {spec.key}")
+            return {"num_frames": options["num_frames"], "fps": fps}
+        # By default the clip lasts as long as the panel, within the model's frame limit.
+        wanted = max(2, round(duration_ms / 1000 * fps))
+        frames = min(wanted, limit)
+        note = (
+            f"Capped at {frames} frames ({frames / fps:.1f} s of the panel's "
+            f"{duration_ms / 1000:g} s): {spec.key} makes at most {limit} frames."
+            if wanted > limit
+            else ""
+        )
+        return {"num_frames": frames, "fps": fps, "note": note}
     return {}
 
 
@@ -219,7 +230,7 @@ def take_request(
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
     parent = _parent_for(panel, tool, parent_take)
     spec = _resolve_model(tool, model, parent, scale)
-    params = _take_params(spec, tool, parent, options, panel.aspect_ratio)
+    params = _take_params(spec, tool, parent, options, panel.aspect_ratio, panel.duration_ms)
     prompt = panel.prompt if tool != Tool.UPSCALE else parent.prompt
     if not prompt.strip():
         raise _invalid("prompt", "This panel has no prompt yet: describe the shot, then generate.")
@@ -327,7 +338,7 @@ def take_retry(*, take: Take, author) -> Take:
     _check_quota(panel=take.panel, author=author)
     retry = Take.objects.create(
         panel=take.panel, author=author, parent=take.parent, retry_of=take, priority=take.priority,
-        mask=take.mask.name, **same,
+        mask=take.mask.name, note=take.note, **same,
     )  # fmt: skip
     _announce_queued(retry)
     return retry

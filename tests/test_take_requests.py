@@ -240,3 +240,25 @@ def test_a_panel_without_a_prompt_is_not_generated_silently(api, storyboard, dan
     refused = api(dana).post(f"/panels/{blank.id}/takes", {})
     assert refused.status_code == 422 and "no prompt yet" in refused.json()["detail"][0]["msg"]
     assert not Take.objects.filter(panel=blank).exists()
+
+
+def test_a_video_lasts_as_long_as_its_panel_and_says_when_it_was_capped(api, storyboard, dana):
+    from storyboards import services as boards
+
+    def video(seconds, **options):
+        panel = boards.panel_create(storyboard=storyboard, user=dana, prompt="a train at dawn",
+                                    duration_ms=round(seconds * 1000))  # fmt: skip
+        answer = api(dana).post(f"/panels/{panel.id}/takes", {"tool": "video", **options})
+        assert answer.status_code == 202, answer.json()
+        return answer.json()
+
+    one = video(1)
+    assert (one["num_frames"], one["fps"], one["note"]) == (8, 8, "")
+    three = video(3)  # 24 frames wanted, the tiny model makes 16
+    assert three["num_frames"] == 16
+    assert (
+        three["note"]
+        == "Capped at 16 frames (2.0 s of the panel's 3 s): tiny makes at most 16 frames."
+    )
+    asked = video(3, num_frames=4)  # asked for: honoured, nothing to say
+    assert (asked["num_frames"], asked["note"]) == (4, "")
