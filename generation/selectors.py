@@ -1,12 +1,12 @@
 """Careful reads about takes: access, queue order, GPU accounting."""
 
-from django.db.models import F, Sum, Window
+from django.db.models import F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from storyboards.selectors import membership_get
 
-from .models import Status, Take
+from .models import ACTIVE, Priority, Status, Take
 
 
 def take_get_for_member(*, user, take_id: int):
@@ -83,10 +83,6 @@ def bulk_run(*, storyboard_id: int) -> dict | None:
     """The board's current "Generate all" run: its bulk takes still waiting, and those that
     finished since the oldest of them was queued. Done and total, and a time-left estimate from
     the run's own finished takes. None when no bulk take waits. One query."""
-    from django.db.models import Q
-
-    from .models import ACTIVE, Priority
-
     bulk = Take.objects.filter(panel__storyboard_id=storyboard_id, priority=Priority.BULK)
     oldest = bulk.filter(status__in=ACTIVE).order_by("queued_at").values_list("queued_at")[:1]
     rows = list(

@@ -222,7 +222,7 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int, duration
 def take_request(
     *, panel: Panel, author, tool: str = Tool.TEXT2IMAGE, model: str | None = None,
     parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
-    priority: int = Priority.INTERACTIVE, announce: bool = True, **options,
+    priority: int = Priority.INTERACTIVE, in_bulk_run: bool = False, **options,
 ) -> Take:  # fmt: skip
     """Check everything first, outside any transaction (decoding a mask takes time and must not
     hold the database for others), then write the take in one."""
@@ -245,7 +245,7 @@ def take_request(
     with transaction.atomic():
         return _take_create(
             panel=panel, author=author, parent=parent, tool=tool, priority=priority, spec=spec,
-            prompt=prompt, params=params, mask_png=mask_png, announce=announce,
+            prompt=prompt, params=params, mask_png=mask_png, in_bulk_run=in_bulk_run,
         )  # fmt: skip
 
 
@@ -263,9 +263,10 @@ def _check_quota(*, panel: Panel, author, adding: int = 1) -> None:
 
 
 def _take_create(
-    *, panel, author, parent, tool, priority, spec, prompt, params, mask_png, announce
+    *, panel, author, parent, tool, priority, spec, prompt, params, mask_png, in_bulk_run
 ) -> Take:
-    _check_quota(panel=panel, author=author)
+    if not in_bulk_run:  # a bulk run counts its quota once, and announces itself once
+        _check_quota(panel=panel, author=author)
     take = Take.objects.create(
         panel=panel, author=author, parent=parent, tool=tool, priority=priority,
         model_key=spec.key, model_source=spec.source, model_revision=spec.revision or "",
@@ -273,7 +274,7 @@ def _take_create(
     )  # fmt: skip
     if mask_png:
         take.mask.save(f"take-{take.id}-mask.png", ContentFile(mask_png), save=True)
-    if announce:
+    if not in_bulk_run:
         _announce_queued(take)
     return take
 
@@ -294,7 +295,8 @@ def storyboard_generate_all(*, storyboard: Storyboard, author) -> list[Take]:
         raise TooMany({"take": f"{len(panels)} more takes would make {waiting + len(panels)} waiting "
                                f"(at most {settings.SLATE_MAX_WAITING}): let some finish first."})  # fmt: skip
     takes = [
-        take_request(panel=p, author=author, priority=Priority.BULK, announce=False) for p in panels
+        take_request(panel=p, author=author, priority=Priority.BULK, in_bulk_run=True)
+        for p in panels
     ]
     for take in takes:
         _enqueue_after_commit(take.id)

@@ -129,17 +129,18 @@ def member_remove(*, membership: Membership) -> None:
 def _tell_sockets_about(membership: Membership) -> None:
     """Open sockets keep the role they connected with: make the person's sockets look again,
     so a removed member stops hearing the project at once."""
-    boards = Storyboard.objects.filter(project=membership.project_id)
-    for storyboard_id in boards.values_list("pk", flat=True):
-        publish(storyboard_id, "member.changed", {"user": membership.user_id})
+    _member_changed(Storyboard.objects.filter(project=membership.project_id), membership.user_id)
 
 
 def user_access_changed(*, user) -> None:
     """The account's open sockets look again (and close if their account, session or token is no
     longer good): every board it could see."""
-    boards = Storyboard.objects.filter(project__memberships__user=user)
+    _member_changed(Storyboard.objects.filter(project__memberships__user=user), user.pk)
+
+
+def _member_changed(boards, user_id: int) -> None:
     for storyboard_id in boards.values_list("pk", flat=True):
-        publish(storyboard_id, "member.changed", {"user": user.pk})
+        publish(storyboard_id, "member.changed", {"user": user_id})
 
 
 # --- storyboards and panels ------------------------------------------------------------------

@@ -223,6 +223,15 @@ def current_sequence(storyboard_id: int) -> int:
 
 
 _redis_client = None
+_lua: tuple | None = None
+
+
+def _scripts(client):
+    """The two Lua scripts, registered once per process (redis-py reloads them if Redis lost them)."""
+    global _lua
+    if _lua is None:
+        _lua = (client.register_script(DURABLE_LUA), client.register_script(TRANSIENT_LUA))
+    return _lua
 
 
 def _redis():
@@ -384,7 +393,7 @@ def send_batch(batch: list[dict]) -> None:
 
     messages = render_batch(_coalesce(batch))
     client = _redis()
-    durable, transient = client.register_script(DURABLE_LUA), client.register_script(TRANSIENT_LUA)
+    durable, transient = _scripts(client)
     pipe = client.pipeline(transaction=False)
     for message in messages:
         board = message["data"]["storyboard"]
