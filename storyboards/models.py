@@ -168,6 +168,15 @@ class StylePreset(models.Model):
 # --- Boards ---------------------------------------------------------------------------------
 
 
+class AspectRatio(models.TextChoices):
+    WIDE_239 = "2.39:1", "2.39:1 Scope"
+    WIDE_185 = "1.85:1", "1.85:1 Flat"
+    HD = "16:9", "16:9"
+    ACADEMY = "4:3", "4:3"
+    SQUARE = "1:1", "1:1"
+    VERTICAL = "9:16", "9:16"
+
+
 class Storyboard(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="storyboards")
     title = models.CharField(max_length=200)
@@ -177,6 +186,8 @@ class Storyboard(models.Model):
     style_preset = models.ForeignKey(
         StylePreset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # New panels take the board's frame shape; a panel may still differ (an insert, a phone cut).
+    aspect_ratio = models.CharField(max_length=8, choices=AspectRatio.choices, default="16:9")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -215,13 +226,12 @@ class CameraMove(models.TextChoices):
     STEADICAM = "steadicam", "Steadicam"
 
 
-class AspectRatio(models.TextChoices):
-    WIDE_239 = "2.39:1", "2.39:1 Scope"
-    WIDE_185 = "1.85:1", "1.85:1 Flat"
-    HD = "16:9", "16:9"
-    ACADEMY = "4:3", "4:3"
-    SQUARE = "1:1", "1:1"
-    VERTICAL = "9:16", "9:16"
+class LivePanels(models.Manager):
+    """Panels on the board. A deleted panel is kept (with its takes and comments) so that undo
+    brings it back whole; only `Panel.all_objects` sees it."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
 
 
 class Panel(models.Model):
@@ -251,8 +261,17 @@ class Panel(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Deleted panels leave the board but not the database; `position` then says where it stood.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LivePanels()
+    all_objects = models.Manager()
 
     class Meta:
+        base_manager_name = "all_objects"  # a take of a deleted panel still reaches its panel
         ordering = ["storyboard", "position"]
         indexes = [models.Index(fields=["storyboard", "position"])]
         constraints = [
