@@ -366,6 +366,17 @@ def take_cancel(*, take: Take, by, membership) -> Take:
     return take
 
 
+def take_copy(*, take: Take, panel: Panel, author) -> Take:
+    """A finished take carried to another panel (a duplicated panel keeps its picture): same
+    parameters and files, `parent` the original, so the lineage stays visible. No GPU time."""
+    fields = {name: getattr(take, name) for name in Take.PARAMETERS}
+    return Take.objects.create(
+        panel=panel, author=author, parent=take, status=Status.SUCCEEDED, progress=1.0,
+        image=take.image.name, video=take.video.name, note=f"Copied from take {take.id}",
+        started_at=timezone.now(), finished_at=timezone.now(), **fields,
+    )  # fmt: skip
+
+
 # --- queue ---------------------------------------------------------------------------------
 
 
@@ -474,9 +485,13 @@ def take_succeed(
 
 
 def take_fail(
-    *, take: Take, error: str, timings: dict | None = None, gpu_seconds: float = 0.0
-) -> bool:
-    fields = {"error": error[:2000], "timings": timings or take.timings, "gpu_seconds": gpu_seconds}
+    *, take: Take, error: str, error_detail: str = "", timings: dict | None = None,
+    gpu_seconds: float = 0.0,
+) -> bool:  # fmt: skip
+    """`error` is the sentence people see (generation/failures.py); `error_detail` what the admin
+    sees: type, message, traceback. Its end is kept, where a traceback names the exception."""
+    fields = {"error": error[:2000], "error_detail": error_detail[-20_000:],
+              "timings": timings or take.timings, "gpu_seconds": gpu_seconds}  # fmt: skip
     if _finish(take, Status.FAILED, **fields):
         publish(take.panel.storyboard_id, "take.failed", _event(take, error=take.error))
         return True
@@ -508,15 +523,19 @@ def takes_requeue_stale() -> list[int]:
 @transaction.atomic
 def _recover(take: Take) -> bool:
     """End or re-queue one lost take, unless its worker came back meanwhile (claim checked)."""
-    lost = f"Its worker ({take.worker or 'unknown'}) stopped answering"
+    # People are told what happened; which machine and when is for the log and the admin.
+    lost = "The machine running this take stopped answering"
+    detail = (
+        f"worker {take.worker or 'unknown'!r} sent no heartbeat since {take.heartbeat_at}; "
+        f"attempt {take.attempts} of {settings.SLATE_MAX_ATTEMPTS}"
+    )
+    log.warning("take %s: %s", take.id, detail)
     if take.cancel_requested:
-        event, ok = (
-            "take.cancelled",
-            _finish(take, Status.CANCELLED, error="Cancelled; its worker was lost."),
-        )
+        error = "Cancelled; the machine running it stopped answering."
+        event, ok = "take.cancelled", _finish(take, Status.CANCELLED, error=error)
     elif take.attempts >= settings.SLATE_MAX_ATTEMPTS:
         error = f"{lost}, {take.attempts} times; giving up."
-        event, ok = "take.failed", _finish(take, Status.FAILED, error=error)
+        event, ok = "take.failed", _finish(take, Status.FAILED, error=error, error_detail=detail)
     else:
         event = "take.queued"
         ok = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(

@@ -6,25 +6,25 @@ fragment travels over the socket. A region is rendered once per event batch, onc
 variant where editors and viewers see it differently, never once per viewer.
 """
 
+import re
 from urllib.parse import quote
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from generation.models import Status
+from generation.models import Status, Tool
+from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
 
-from . import selectors
-from .models import Comment, Panel
+from . import selectors, services
+from .models import AspectRatio, CameraMove, Comment, Panel, ShotType, Storyboard
 
 BLANK = (
     "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"  # 1x1, clear
 )
 VARIANTS = {EDIT: True, VIEW: False}  # variant: can_edit
-# A board opens with this many full cards; the rest arrive as light cards (frame and caption)
-# that hydrate when scrolled into view or focused: a 500-panel board opens as fast as a small one.
-FULL_CARDS = 12
 
 
 def media_url(name: str) -> str:
@@ -40,28 +40,22 @@ def _media_prefix(cache={}) -> str:  # noqa: B006  (computed once per process)
 
 def panel_card(panel: Panel, *, can_edit: bool, positions: dict | None = None) -> dict:
     """A card's context from a panel fetched by `selectors.panels_for_storyboard` or
-    `panel_for_card` (takes and comments prefetched: no query here, unless a take waits in
-    the queue and no `positions` were given)."""
-    takes = list(panel.takes.all())
-    running = [t for t in takes if t.status == Status.RUNNING]
-    queued = [t for t in takes if t.status == Status.QUEUED]
+    `panels_for_cards` (no query here, unless a take waits in the queue and no `positions`
+    were given)."""
+    active = panel.active_takes
+    running = [t for t in active if t.status == Status.RUNNING]
     # The running take is the one to watch; otherwise the next in line.
-    current = running[0] if running else queued[0] if queued else None
+    current = running[0] if running else active[0] if active else None
     if current is not None and current.status == Status.QUEUED and positions is None:
         positions = queue_position_map()
-    latest = takes[-1] if takes else None
     selected = panel.selected_take
     return {
-        "panel": panel, "can_edit": can_edit, "takes": takes, "current": current,
-        "finished": [t for t in takes if t.status == Status.SUCCEEDED],
-        "waiting": len(running) + len(queued) - 1 if current else 0,
+        "panel": panel, "can_edit": can_edit, "current": current,
+        "waiting": len(active) - 1 if current else 0,
         "position": (positions or {}).get(current.id) if current else None,
         "percent": round(100 * current.progress) if current else 0,
-        "failed": latest if latest is not None and latest.status == Status.FAILED else None,
-        "selected": selected,
-        "still": _still(selected),
-        "thumbs": [(t, media_url(t.image.name)) for t in takes if t.status == Status.SUCCEEDED],
-        "comments": list(panel.comments.all()),
+        "failed": panel.last_failed, "selected": selected, "still": _still(selected),
+        "comment_count": panel.comment_count, "text": panel_text(panel),
     }  # fmt: skip
 
 
@@ -69,19 +63,92 @@ def _still(selected) -> str:
     return media_url(selected.image.name) if selected and selected.image else BLANK
 
 
-def light_card(panel: Panel) -> dict:
-    """A card before it hydrates: its frame and caption, from the panel row alone."""
-    return {"panel": panel, "light": True, "still": _still(panel.selected_take)}
-
-
 def storyboard_cards(storyboard, *, can_edit: bool) -> list[dict]:
-    """Every panel in order: the first FULL_CARDS as full cards, the rest light."""
+    """Every panel's card, in order."""
     positions = queue_position_map()
-    panels = selectors.panels_for_storyboard(storyboard=storyboard, full=FULL_CARDS)
-    return [
-        panel_card(p, can_edit=can_edit, positions=positions) if i < FULL_CARDS else light_card(p)
-        for i, p in enumerate(panels)
-    ]
+    panels = selectors.panels_for_storyboard(storyboard=storyboard)
+    return [panel_card(p, can_edit=can_edit, positions=positions) for p in panels]
+
+
+def seconds(duration_ms: int) -> str:
+    """2500 -> '2.5 s'."""
+    return f"{duration_ms / 1000:g} s"
+
+
+def running_time(duration_ms: int) -> str:
+    """84_500 -> '1:25', as an editor reads a cut's length."""
+    total = round(duration_ms / 1000)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def board_head(storyboard) -> dict:
+    summary = selectors.board_summary(storyboard_id=storyboard.id)
+    return {"storyboard": storyboard, "panels": summary["panels"],
+            "running_time": running_time(summary["duration_ms"])}  # fmt: skip
+
+
+# A screenplay's cue: a name in capitals, maybe with an extension: MARA, DR. OKAFOR (V.O.).
+CUE = re.compile(r"^[A-Z0-9][A-Z0-9 .'\-]*[A-Z0-9.](?: \([A-Z0-9 .'\-]+\))?$")
+
+
+def dialogue_lines(text: str) -> list[tuple[str, str]]:
+    """Dialogue as a screenplay sets it: [(kind, text)] with kind "cue" (the character, caps),
+    "paren" (a parenthetical) or "line". `MARA: Run.` is a cue and its line."""
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        name, colon, rest = line.partition(":")
+        if colon and rest.strip() and CUE.match(name.strip()) and any(c.isalpha() for c in name):
+            out += [("cue", name.strip()), ("line", rest.strip())]
+        elif line.startswith("(") and line.endswith(")"):
+            out.append(("paren", line))
+        elif CUE.match(line) and any(c.isalpha() for c in line) and len(line) <= 40:
+            out.append(("cue", line))
+        else:
+            out.append(("line", line))
+    return out
+
+
+def panel_text(panel: Panel) -> dict:
+    """The card's words: slug line facts and the action, dialogue and notes to set."""
+    facts = [panel.get_shot_type_display() if panel.shot_type else "",
+             panel.get_camera_move_display() if panel.camera_move != "static" else "",
+             seconds(panel.duration_ms)]  # fmt: skip
+    return {"facts": " · ".join(f for f in facts if f), "dialogue": dialogue_lines(panel.dialogue)}
+
+
+def inspector(panel: Panel, membership) -> dict:
+    """The panel inspector: every field, the tools that can run, every take, the thread."""
+    takes = list(selectors.takes_for_panel(panel=panel))
+    selected = panel.selected_take
+    source = selected if selected and selected.image and selected.status == Status.SUCCEEDED else None
+    models = [model_get(key) for key in settings.SLATE_MODELS]
+    default = default_model()
+    return {
+        "panel": panel, "membership": membership, "can_edit": membership.can_edit,
+        "number": panel.position + 1,
+        "source": source, "models": models, "default_model": default,
+        "tools": [(value, label, value in ("variation", "inpaint", "upscale") and not source)
+                  for value, label in Tool.choices],
+        "takes": takes_list(panel, takes, can_edit=membership.can_edit),
+        "comments": list(selectors.comments_for_panel(panel=panel)),
+        "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
+        "aspect_ratios": AspectRatio.choices, "prompt_limit": settings.SLATE_MAX_PROMPT,
+        "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
+    }  # fmt: skip
+
+
+def takes_list(panel: Panel, takes: list, *, can_edit: bool) -> dict:
+    """The inspector's takes, newest first: each in words (who, when, tool, model, seed)."""
+    positions = queue_position_map() if any(t.status == Status.QUEUED for t in takes) else {}
+    return {
+        "panel": panel, "can_edit": can_edit, "selected_id": panel.selected_take_id,
+        "items": [{"take": t, "thumb": media_url(t.image.name) if t.image else None,
+                   "position": positions.get(t.id)} for t in takes],
+    }  # fmt: skip
 
 
 def _by_role(template: str, cards_for, **extra) -> dict:
@@ -122,16 +189,33 @@ def render_frames(payloads: list[dict]) -> dict:
 
 
 def _waits(panel: Panel) -> bool:
-    return any(t.status == Status.QUEUED for t in panel.takes.all())
+    return any(t.status == Status.QUEUED for t in panel.active_takes)
 
 
 @region_renderer("panel.meta")
 def render_meta(payloads: list[dict]) -> dict:
-    panels = Panel.objects.filter(pk__in=[p["panel"] for p in payloads])
+    panels = _cards_by_id(p["panel"] for p in payloads)
     return {
-        panel.id: {ALL: render_to_string("storyboards/_panel_meta.html", {"card": {"panel": panel}, "oob": True})}
-        for panel in panels
+        panel.id: {ALL: render_to_string("storyboards/_panel_meta.html",
+                                         {"card": panel_card(panel, can_edit=False, positions={}),
+                                          "oob": True})}
+        for panel in panels.values()
     }  # fmt: skip
+
+
+@region_renderer("panel.takes")
+def render_takes(payloads: list[dict]) -> dict:
+    """The inspector's takes list; pages without that panel's inspector open drop it."""
+    panels = Panel.all_objects.filter(pk__in=[p["panel"] for p in payloads])
+    out = {}
+    for panel in panels:
+        takes = list(selectors.takes_for_panel(panel=panel))
+        out[panel.id] = {
+            variant: render_to_string("storyboards/_takes.html", {
+                "takes": takes_list(panel, takes, can_edit=can_edit), "oob": True})
+            for variant, can_edit in VARIANTS.items()
+        }  # fmt: skip
+    return out
 
 
 @region_renderer("panel.card")
@@ -153,6 +237,32 @@ def render_placed(payloads: list[dict]) -> dict:
             moved=payloads_by_panel[panel_id].get("position") is not None,
         )
     return out
+
+
+@region_renderer("panel.gone")
+def render_gone(payloads: list[dict]) -> dict:
+    return {
+        p["panel"]: {ALL: f'<article id="panel-{int(p["panel"])}" hx-swap-oob="delete"></article>'}
+        for p in payloads
+    }
+
+
+@region_renderer("board.head")
+def render_head(payloads: list[dict]) -> dict:
+    boards = Storyboard.objects.filter(pk__in=[p["storyboard"] for p in payloads])
+    return {
+        board.id: {ALL: render_to_string("storyboards/_board_head.html",
+                                         {"head": board_head(board), "oob": True})}
+        for board in boards
+    }  # fmt: skip
+
+
+@region_renderer("board.gone")
+def render_board_gone(payloads: list[dict]) -> dict:
+    return {
+        p["storyboard"]: {ALL: render_to_string("storyboards/_board_gone.html", {"oob": True})}
+        for p in payloads
+    }
 
 
 @region_renderer("comment.item")

@@ -1,7 +1,17 @@
 """Reads that need care: every access check lives here, and outsiders get 404."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from .models import Comment, Membership, Panel, Project, Storyboard
@@ -24,7 +34,10 @@ def require(membership: Membership, right: str) -> None:
 
 
 def storyboards_for_project(*, project: Project) -> QuerySet[Storyboard]:
-    return project.storyboards.annotate(panel_count=Count("panels")).order_by("created_at")
+    live = Q(panels__deleted_at__isnull=True)
+    return project.storyboards.annotate(panel_count=Count("panels", filter=live)).order_by(
+        "created_at"
+    )
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -43,40 +56,73 @@ def storyboard_get_for_member(*, user, storyboard_id: int) -> tuple[Storyboard, 
     return storyboard, membership_get(user=user, project_id=storyboard.project_id)
 
 
-def panel_get_for_member(*, user, panel_id: int) -> tuple[Panel, Membership]:
-    panel = Panel.objects.select_related("storyboard").filter(pk=panel_id).first()
+def panel_get_for_member(
+    *, user, panel_id: int, deleted: bool = False
+) -> tuple[Panel, Membership]:
+    """A panel on its board (or, with `deleted`, one deleted from it: undo) and the membership."""
+    panels = Panel.all_objects.filter(deleted_at__isnull=False) if deleted else Panel.objects
+    panel = panels.select_related("storyboard").filter(pk=panel_id).first()
     if panel is None:
         raise Http404
     return panel, membership_get(user=user, project_id=panel.storyboard.project_id)
 
 
-def _card_prefetches() -> list[Prefetch]:
-    from generation.models import Take
+def _with_card_facts(panels: list[Panel]) -> list[Panel]:
+    """What a card shows beyond its row and selected take, for any number of panels in three
+    queries: `active_takes` (running and queued, in queue order), `last_failed` (the newest
+    take, if it failed) and `comment_count`. Never every take: a board may hold thousands."""
+    from generation.models import ACTIVE, Status, Take
 
-    takes = Take.objects.order_by("queued_at", "id")
-    comments = Comment.objects.select_related("author").order_by("created_at", "id")
-    return [Prefetch("takes", queryset=takes), Prefetch("comments", queryset=comments)]
-
-
-def _cards(panels: QuerySet[Panel]) -> QuerySet[Panel]:
-    return panels.select_related("selected_take").prefetch_related(*_card_prefetches())
-
-
-def panels_for_storyboard(*, storyboard: Storyboard, full: int | None = None) -> list[Panel]:
-    """Panels in order with their selected take; the first `full` (all by default) also with
-    their takes and comments (with authors) for a full card. 3 queries whatever the number."""
-    panels = list(storyboard.panels.select_related("selected_take").order_by("position"))
-    prefetch_related_objects(panels[:full], *_card_prefetches())
+    prefetch_related_objects(panels, Prefetch(
+        "takes", queryset=Take.objects.filter(status__in=ACTIVE).order_by("queued_at", "id"),
+        to_attr="active_takes"))  # fmt: skip
+    failed = Take.objects.filter(pk__in=[p.latest_take_id for p in panels if p.latest_take_id],
+                                 status=Status.FAILED)  # fmt: skip
+    failed_by_id = {t.id: t for t in failed} if any(p.latest_take_id for p in panels) else {}
+    for panel in panels:
+        panel.last_failed = failed_by_id.get(panel.latest_take_id)
     return panels
 
 
+def _card_rows(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+    from generation.models import Take
+
+    latest = Take.objects.filter(panel=OuterRef("pk")).order_by("-queued_at", "-id").values("id")
+    comments = (
+        Comment.objects.filter(panel=OuterRef("pk")).order_by().values("panel")
+        .annotate(n=Count("id")).values("n")
+    )  # fmt: skip
+    return panels.select_related("selected_take").annotate(
+        latest_take_id=Subquery(latest[:1]), comment_count=Coalesce(Subquery(comments), 0)
+    )
+
+
+def panels_for_storyboard(*, storyboard: Storyboard) -> list[Panel]:
+    """The board's panels in order, each with what its card shows. 4 queries whatever the size."""
+    return _with_card_facts(list(_card_rows(storyboard.panels.order_by("position"))))
+
+
 def panel_for_card(*, panel_id: int) -> Panel | None:
-    return _cards(Panel.objects.filter(pk=panel_id)).first()
+    panels = panels_for_cards(panel_ids=[panel_id])
+    return panels[0] if panels else None
 
 
 def panels_for_cards(*, panel_ids) -> list[Panel]:
-    """Several panels with what their cards show, whatever boards they are on: 3 queries."""
-    return list(_cards(Panel.objects.filter(pk__in=list(panel_ids))))
+    """Several panels with what their cards show, whatever boards they are on."""
+    return _with_card_facts(list(_card_rows(Panel.objects.filter(pk__in=list(panel_ids)))))
+
+
+def takes_for_panel(*, panel: Panel):
+    """Every take of a panel, newest first, with who made it: the inspector's list."""
+    return panel.takes.select_related("author").order_by("-queued_at", "-id")
+
+
+def board_summary(*, storyboard_id: int) -> dict:
+    """Panel count and total running time of a board. One query."""
+    totals = Panel.objects.filter(storyboard=storyboard_id).aggregate(
+        panels=Count("id"), duration_ms=Sum("duration_ms")
+    )
+    return {"panels": totals["panels"], "duration_ms": totals["duration_ms"] or 0}
 
 
 def panel_order(*, storyboard_ids) -> dict[int, list[int]]:
@@ -90,3 +136,41 @@ def panel_order(*, storyboard_ids) -> dict[int, list[int]]:
 
 def comments_for_panel(*, panel: Panel) -> QuerySet[Comment]:
     return panel.comments.select_related("author").order_by("created_at", "id")
+
+
+# --- what deleting takes with it --------------------------------------------------------------
+
+
+def _with_sizes(boards: QuerySet[Storyboard]) -> QuerySet[Storyboard]:
+    """Panels on the board, panels deleted from it (kept for undo) and takes: one query."""
+    return boards.annotate(
+        panel_count=Count("panels", filter=Q(panels__deleted_at__isnull=True), distinct=True),
+        deleted_panel_count=Count(
+            "panels", filter=Q(panels__deleted_at__isnull=False), distinct=True
+        ),
+        take_count=Count("panels__takes", distinct=True),
+    )
+
+
+def storyboards_with_sizes(*, project: Project) -> QuerySet[Storyboard]:
+    """The project page's list, with what a delete would take (its confirmation names it)."""
+    return _with_sizes(project.storyboards.all()).order_by("created_at")
+
+
+def storyboard_with_sizes(*, storyboard: Storyboard) -> Storyboard:
+    return _with_sizes(Storyboard.objects.filter(pk=storyboard.pk)).get()
+
+
+def project_deletion_summary(project: Project) -> dict[str, int]:
+    """Everything deleting the project takes with it, for the confirmation: one count each."""
+    from generation.models import Take
+
+    within = {"panel__storyboard__project": project}
+    return {
+        "storyboards": project.storyboards.count(),
+        "panels": Panel.all_objects.filter(storyboard__project=project).count(),
+        "takes": Take.objects.filter(**within).count(),
+        "comments": Comment.objects.filter(**within).count(),
+        "scripts": project.scripts.count(),
+        "members": project.memberships.count(),
+    }

@@ -3,22 +3,28 @@
 Services validate (ValidationError: the caller answers 422), write in a transaction and publish.
 """
 
+import logging
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Max
 from django.http import Http404
+from django.utils import timezone
 
 from studio.errors import Conflict
 from studio.events import publish
 
-from .models import ApiToken, Comment, Membership, Panel, Project, Role, Storyboard
+from .models import ApiToken, AspectRatio, Comment, Membership, Panel, Project, Role, Storyboard
+from .selectors import membership_get, require
 
 User = get_user_model()
+log = logging.getLogger(__name__)
 
+TEXT_LIMIT = 4000  # action, dialogue and notes: a long scene beat, not a whole script
 PANEL_FIELDS = (
     "prompt", "negative_prompt", "shot_type", "camera_move", "action", "dialogue", "notes",
     "duration_ms", "aspect_ratio",
@@ -147,12 +153,16 @@ def _member_changed(boards, user_id: int) -> None:
 
 
 @transaction.atomic
-def storyboard_create(*, project: Project, user, title: str) -> Storyboard:
+def storyboard_create(
+    *, project: Project, user, title: str, aspect_ratio: str | None = None
+) -> Storyboard:
     title = title.strip()
     _check_text("title", title)
     if not title:
         raise ValidationError({"title": "Give the storyboard a title."})
     storyboard = Storyboard(project=project, title=title, created_by=user)
+    if aspect_ratio is not None:
+        storyboard.aspect_ratio = aspect_ratio  # full_clean refuses one that is not a choice
     storyboard.full_clean()
     storyboard.save()
     return storyboard
@@ -162,22 +172,92 @@ def _clean_panel(panel: Panel) -> None:
     _check_prompt("prompt", panel.prompt)
     _check_prompt("negative_prompt", panel.negative_prompt)
     for field in ("action", "dialogue", "notes"):
-        _check_text(field, getattr(panel, field))
+        text = getattr(panel, field)
+        _check_text(field, text)
+        if len(text) > TEXT_LIMIT:
+            raise ValidationError(
+                {field: f"Keep it under {TEXT_LIMIT} characters (this is {len(text)})."}
+            )
     panel.full_clean(exclude=["storyboard", "created_by", "selected_take", "scene"])
 
 
+def _lock_board(storyboard_id: int) -> int:
+    """One change of order at a time per board; returns how many panels it shows."""
+    Storyboard.objects.select_for_update().get(pk=storyboard_id)
+    return Panel.objects.filter(storyboard=storyboard_id).count()
+
+
+def _open_gap(storyboard_id: int, position: int) -> None:
+    Panel.objects.filter(storyboard=storyboard_id, position__gte=position).update(
+        position=F("position") + 1
+    )
+
+
 @transaction.atomic
-def panel_create(*, storyboard: Storyboard, user, **fields) -> Panel:
-    # Lock the board: two panels added at once must not get the same position.
-    Storyboard.objects.select_for_update().get(pk=storyboard.pk)
-    last = storyboard.panels.aggregate(m=Max("position"))["m"]
-    panel = Panel(storyboard=storyboard, created_by=user, position=0 if last is None else last + 1)
+def panel_create(*, storyboard: Storyboard, user, position: int | None = None, **fields) -> Panel:
+    """A new panel at the end, or inserted at `position` (0-based) with the later ones shifted.
+    It takes the board's aspect ratio unless told otherwise."""
+    count = _lock_board(storyboard.pk)
+    if position is None:
+        position = count
+    elif not 0 <= position <= count:
+        raise ValidationError({"position": f"Position must be between 0 and {count}."})
+    panel = Panel(storyboard=storyboard, created_by=user, position=position,
+                  aspect_ratio=storyboard.aspect_ratio)  # fmt: skip
     for name in PANEL_FIELDS:
         if fields.get(name) is not None:
             setattr(panel, name, fields[name])
     _clean_panel(panel)
+    _open_gap(storyboard.pk, position)
     panel.save()
     publish(storyboard.id, "panel.created", {"storyboard": storyboard.id, "panel": panel.id})
+    return panel
+
+
+@transaction.atomic
+def panel_duplicate(*, panel: Panel, user) -> Panel:
+    """A copy right after the panel, with its fields and its picture: the selected take is
+    copied as a finished take of the new panel (same files, `parent` the original take)."""
+    from generation.services import take_copy  # generation builds on panels, not the reverse
+
+    copy = panel_create(
+        storyboard=panel.storyboard, user=user, position=panel.position + 1,
+        **{name: getattr(panel, name) for name in PANEL_FIELDS},
+    )  # fmt: skip
+    if panel.selected_take_id:
+        copy.selected_take = take_copy(take=panel.selected_take, panel=copy, author=user)
+        copy.save(update_fields=["selected_take"])
+    return copy
+
+
+@transaction.atomic
+def panel_delete(*, panel: Panel, by) -> Panel:
+    """The panel leaves the board; it stays in the database with its takes and comments, and
+    `position` keeps where it stood, for `panel_restore`."""
+    _lock_board(panel.storyboard_id)
+    Panel.objects.filter(storyboard=panel.storyboard_id, position__gt=panel.position).update(
+        position=F("position") - 1
+    )
+    panel.deleted_at, panel.deleted_by = timezone.now(), by
+    panel.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    publish(panel.storyboard_id, "panel.deleted",
+            {"storyboard": panel.storyboard_id, "panel": panel.id})  # fmt: skip
+    return panel
+
+
+@transaction.atomic
+def panel_restore(*, panel: Panel) -> Panel:
+    """Undo a delete: the panel comes back where it stood (or last, if the board got shorter)."""
+    count = _lock_board(panel.storyboard_id)
+    panel = Panel.all_objects.select_for_update().get(pk=panel.pk)
+    if panel.deleted_at is None:
+        raise Conflict({"panel": "This panel is on the board already."})
+    panel.position = min(panel.position, count)
+    _open_gap(panel.storyboard_id, panel.position)
+    panel.deleted_at, panel.deleted_by = None, None
+    panel.save(update_fields=["position", "deleted_at", "deleted_by", "updated_at"])
+    publish(panel.storyboard_id, "panel.restored",
+            {"storyboard": panel.storyboard_id, "panel": panel.id})  # fmt: skip
     return panel
 
 
@@ -214,9 +294,8 @@ def panel_edit(*, panel: Panel, position: int | None = None, **fields) -> Panel:
 @transaction.atomic
 def panel_move(*, panel: Panel, position: int) -> Panel:
     """Move a panel to `position` (0-based), shifting the ones in between."""
-    Storyboard.objects.select_for_update().get(pk=panel.storyboard_id)  # one reorder at a time
+    count = _lock_board(panel.storyboard_id)
     siblings = Panel.objects.filter(storyboard=panel.storyboard_id)
-    count = siblings.count()
     if not 0 <= position < count:
         raise ValidationError({"position": f"Position must be between 0 and {count - 1}."})
     old = Panel.objects.get(pk=panel.pk).position
@@ -232,6 +311,134 @@ def panel_move(*, panel: Panel, position: int) -> Panel:
         {"storyboard": panel.storyboard_id, "panel": panel.id, "position": position},
     )
     return panel
+
+
+# --- renaming and deleting boards and projects -----------------------------------------------
+
+NAME_LIMIT = 200  # Project.name and Storyboard.title
+
+
+def _check_name(field: str, text: str, missing: str) -> str:
+    text = text.strip()
+    _check_text(field, text)
+    if not text:
+        raise ValidationError({field: missing})
+    if len(text) > NAME_LIMIT:
+        raise ValidationError(
+            {field: f"Keep it to {NAME_LIMIT} characters or fewer (this is {len(text)})."}
+        )
+    return text
+
+
+@transaction.atomic
+def storyboard_update(
+    *, storyboard: Storyboard, title: str | None = None, aspect_ratio: str | None = None,
+    apply_to_panels: bool = False,
+) -> Storyboard:  # fmt: skip
+    """Rename the board or change the frame shape new panels get. `apply_to_panels` reframes
+    every panel on the board to it as well (deleted panels keep theirs, as they were)."""
+    if title is not None:
+        title = _check_name("title", title, "Give the storyboard a title.")
+    if aspect_ratio is not None and aspect_ratio not in AspectRatio.values:
+        raise ValidationError(
+            {"aspect_ratio": f"Aspect ratio must be one of {', '.join(AspectRatio.values)}."}
+        )
+    # The board's lock: a panel added meanwhile is either reframed here or takes the new shape.
+    Storyboard.objects.select_for_update().get(pk=storyboard.pk)
+    storyboard.refresh_from_db(fields=["title", "aspect_ratio"])
+    wanted = {"title": title, "aspect_ratio": aspect_ratio}
+    changed = [f for f, v in wanted.items() if v is not None and v != getattr(storyboard, f)]
+    for field in changed:
+        setattr(storyboard, field, wanted[field])
+    if changed:
+        storyboard.save(update_fields=changed)
+        publish(storyboard.id, "storyboard.updated", {"storyboard": storyboard.id})
+    if apply_to_panels:
+        reframed = list(
+            Panel.objects.filter(storyboard=storyboard.pk)
+            .exclude(aspect_ratio=storyboard.aspect_ratio)
+            .values_list("pk", flat=True)
+        )
+        Panel.objects.filter(pk__in=reframed).update(
+            aspect_ratio=storyboard.aspect_ratio, updated_at=timezone.now()
+        )
+        for panel_id in reframed:
+            publish(
+                storyboard.id, "panel.updated", {"storyboard": storyboard.id, "panel": panel_id}
+            )
+    return storyboard
+
+
+@transaction.atomic
+def storyboard_delete(*, storyboard: Storyboard, by) -> None:
+    """The board goes with its panels (deleted ones too), takes and comments; its takes' files
+    go once that commits. Directors and owners only.
+
+    Its waiting takes need no cancelling: a worker claims only rows still queued, and a running
+    one finds its claim gone at its next heartbeat and stops at the next step, exactly as for a
+    take the reconciler took back (generation/services.takes_heartbeat, _finish)."""
+    require(membership_get(user=by, project_id=storyboard.project_id), "supervise")
+    _boards_leaving([storyboard.pk])
+    storyboard.delete()
+
+
+@transaction.atomic
+def project_update(*, project: Project, name: str) -> Project:
+    """Rename a project (owners). No live event: its name shows on a board only in the page's
+    breadcrumb, outside every live region; open boards show it at their next load."""
+    project.name = _check_name("name", name, "Give the project a name.")
+    project.save(update_fields=["name"])
+    return project
+
+
+@transaction.atomic
+def project_delete(*, project: Project, by) -> None:
+    """The project goes with everything in it: storyboards, panels, takes, comments, scripts,
+    memberships; its takes' files go once that commits. Owners only."""
+    require(membership_get(user=by, project_id=project.pk), "manage")
+    _boards_leaving(list(project.storyboards.values_list("pk", flat=True)))
+    project.delete()
+
+
+def _boards_leaving(storyboard_ids: list[int]) -> None:
+    """Before the rows go: tell open pages, remove the takes' files after the commit, and move
+    everyone else's waiting takes up in the queue."""
+    from generation.models import ACTIVE, Take  # generation builds on boards, not the reverse
+    from generation.services import queue_publish
+
+    for storyboard_id in storyboard_ids:
+        publish(storyboard_id, "storyboard.deleted", {"storyboard": storyboard_id})
+    takes = Take.objects.filter(panel__storyboard__in=storyboard_ids)
+    _delete_files_after_commit(takes)
+    if takes.filter(status__in=ACTIVE).exists():
+        queue_publish()
+
+
+def _delete_files_after_commit(takes) -> None:
+    """The owner asked for these takes to be gone, pictures included. Removed only once the
+    deletion commits (a rollback keeps them), and never a file a surviving take still names."""
+    from generation.models import Take
+
+    names = {name for row in takes.values_list("image", "video", "mask") for name in row if name}
+
+    def remove():
+        listed, kept = sorted(names), set()
+        for i in range(0, len(listed), 300):  # bounded IN lists, for SQLite's variable limit
+            chunk = listed[i : i + 300]
+            naming = (
+                Take.objects.filter(image__in=chunk)
+                | Take.objects.filter(video__in=chunk)
+                | Take.objects.filter(mask__in=chunk)
+            )
+            kept |= {name for row in naming.values_list("image", "video", "mask") for name in row}
+        for name in names - kept:
+            try:
+                default_storage.delete(name)
+            except Exception:  # the rows are gone either way; a leftover file is only disk
+                log.warning("could not delete %s", name, exc_info=True)
+
+    if names:
+        transaction.on_commit(remove)
 
 
 # --- comments --------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ htmx posts get partials back: the very fragments the live events bring everybody
 """
 
 import hashlib
+import json
 import mimetypes
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
@@ -15,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generation import services as takes
 from generation.models import Take
@@ -40,9 +43,13 @@ def _status(error: ValidationError) -> int:
 
 
 def _notice(request, panel_id: int | None, message: str, status: int = 422) -> HttpResponse:
-    """A refusal shown where the person is looking: on the panel, else on the board (escaped)."""
+    """A refusal shown where the person is looking: the inspector, the panel, else the board
+    (escaped)."""
     response = render(request, "storyboards/_notice.html", {"message": message}, status=status)
-    response["HX-Retarget"] = f"#panel-{panel_id}-notice" if panel_id else "#board-notice"
+    if request.headers.get("X-Slate-Where") == "inspector":
+        response["HX-Retarget"] = "#inspector-notice"
+    else:
+        response["HX-Retarget"] = f"#panel-{panel_id}-notice" if panel_id else "#board-notice"
     response["HX-Reswap"] = "innerHTML"
     return response
 
@@ -108,7 +115,7 @@ def project_detail(request, project_id: int):
             error = _errors(e)
     context = {
         "project": project, "membership": membership, "error": error,
-        "storyboards": selectors.storyboards_for_project(project=project),
+        "storyboards": selectors.storyboards_with_sizes(project=project),
         "members": project.memberships.select_related("user").order_by("created_at"),
         "roles": Role.choices, "gpu": gpu_seconds_for_project(project_id=project.id),
     }  # fmt: skip
@@ -154,6 +161,7 @@ def _storyboard_page_context(storyboard, membership) -> dict:
         # Read before the panels: events after this number are applied on top (idempotent).
         "seq": current_sequence(storyboard.id),
         "cards": presenters.storyboard_cards(storyboard, can_edit=membership.can_edit),
+        "head": presenters.board_head(storyboard), "text_limit": services.TEXT_LIMIT,
         "bulk": presenters.bulk_card(storyboard.id, can_edit=membership.can_edit),
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "noise_model": default_model().key == "tiny",
@@ -174,9 +182,17 @@ def storyboard_detail(request, storyboard_id: int):
 @login_required
 @require_GET
 def panel_card(request, panel_id: int):
-    """A full card, for a light one scrolled into view (or a page that lost it)."""
+    """One card, as the board shows it."""
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     return _render_card_region(request, panel.id, membership, "storyboards/_panel.html")
+
+
+@login_required
+@require_GET
+def panel_inspector(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    context = presenters.inspector(panel, membership)
+    return render(request, "storyboards/_inspector.html", context)
 
 
 def _panel_fields(post) -> dict:
@@ -199,6 +215,35 @@ def _render_card_region(request, panel_id, membership, template, **extra):
     return render(request, template, {"card": card, **extra})
 
 
+def _placed(request, panel, membership, *, moved: bool):
+    ids = selectors.panel_order(storyboard_ids=[panel.storyboard_id])[panel.storyboard_id]
+    at = ids.index(panel.id)
+    following = ids[at + 1] if at + 1 < len(ids) else None
+    return _render_card_region(request, panel.id, membership, "storyboards/_panel_placed.html",
+                               following=following, moved=moved)  # fmt: skip
+
+
+def _insert_position(storyboard, post) -> int | None:
+    """`before` or `after` a panel of this board (by id), else `position`, else the end."""
+    for key, offset in (("before", 0), ("after", 1)):
+        if post.get(key):
+            value = post[key]
+            other = (
+                storyboard.panels.filter(pk=int(value)).first()
+                if value.isascii() and value.isdigit() and len(value) <= 18
+                else None
+            )
+            if other is None:
+                raise ValidationError({key: "That panel is not on this storyboard."})
+            return other.position + offset
+    if post.get("position"):
+        try:
+            return int(post["position"])
+        except ValueError:
+            raise ValidationError({"position": "Position is a number."}) from None
+    return None
+
+
 @login_required
 @require_POST
 def panel_add(request, storyboard_id: int):
@@ -207,36 +252,67 @@ def panel_add(request, storyboard_id: int):
     )
     selectors.require(membership, "edit")
     try:
+        fields = _panel_fields(request.POST)
+        if fields.get("action") and not fields.get("prompt"):
+            fields["prompt"] = fields["action"][: settings.SLATE_MAX_PROMPT]  # a first draft
         panel = services.panel_create(
-            storyboard=storyboard, user=request.user, **_panel_fields(request.POST)
-        )
+            storyboard=storyboard, user=request.user,
+            position=_insert_position(storyboard, request.POST), **fields,
+        )  # fmt: skip
     except ValidationError as e:
         return _notice(request, None, _errors(e))
-    return _render_card_region(
-        request, panel.id, membership, "storyboards/_panel_placed.html", following=None
-    )
+    response = _placed(request, panel, membership, moved=False)
+    response["HX-Trigger"] = json.dumps({"panel-added": {"panel": panel.id}})
+    return response
 
 
 @login_required
+@require_POST
+def panel_duplicate(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    copy = services.panel_duplicate(panel=panel, user=request.user)
+    response = _placed(request, copy, membership, moved=False)
+    response["HX-Trigger"] = json.dumps({"panel-added": {"panel": copy.id}})
+    return response
+
+
+@login_required
+@require_POST
+def panel_delete(request, panel_id: int):
+    """The card goes (here and live everywhere); the answer offers undo to the one who did it."""
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    services.panel_delete(panel=panel, by=request.user)
+    return render(request, "storyboards/_panel_deleted.html", {"panel": panel})
+
+
+@login_required
+@require_POST
+def panel_restore(request, panel_id: int):
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, deleted=True
+    )
+    selectors.require(membership, "edit")
+    panel = services.panel_restore(panel=panel)
+    return _placed(request, panel, membership, moved=False)
+
+
+@login_required
+@require_POST
 def panel_edit(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
-    error = None
-    if request.method == "POST":
-        try:
-            services.panel_update(panel=panel, **_panel_fields(request.POST))
-            response = _render_card_region(
-                request, panel.id, membership, "storyboards/_panel_meta.html", oob=True
-            )
-            response["HX-Reswap"] = "none"  # the meta swaps out of band, as on every other page
-            response["HX-Trigger"] = "panel-saved"
-            return response
-        except ValidationError as e:
-            error = _errors(e)
-            panel.refresh_from_db()
-    context = {"panel": panel, "error": error, "shot_types": ShotType.choices,
-               "camera_moves": CameraMove.choices, "aspect_ratios": AspectRatio.choices}  # fmt: skip
-    return render(request, "storyboards/_panel_edit.html", context, status=422 if error else 200)
+    try:
+        services.panel_update(panel=panel, **_panel_fields(request.POST))
+    except ValidationError as e:
+        return _notice(request, panel.id, _errors(e))
+    # The card's meta swaps out of band, as the live event swaps it on every other page.
+    response = _render_card_region(
+        request, panel.id, membership, "storyboards/_panel_meta.html", oob=True
+    )
+    response["HX-Trigger"] = "panel-saved"
+    return response
 
 
 @login_required
@@ -249,12 +325,7 @@ def panel_move(request, panel_id: int):
         services.panel_move(panel=panel, position=position)
     except (ValueError, ValidationError):
         return _notice(request, panel.id, "That position is outside the storyboard.")
-    ids = selectors.panel_order(storyboard_ids=[panel.storyboard_id])[panel.storyboard_id]
-    following = ids[position + 1] if position + 1 < len(ids) else None
-    return _render_card_region(
-        request, panel.id, membership, "storyboards/_panel_placed.html", following=following,
-        moved=True,
-    )  # fmt: skip
+    return _placed(request, panel, membership, moved=True)
 
 
 def _take_options(post) -> dict:
@@ -348,6 +419,97 @@ def comment_add(request, panel_id: int):
     except ValidationError as e:
         return _notice(request, panel.id, _errors(e))
     return render(request, "storyboards/_comment_added.html", {"comment": comment})
+
+
+# --- renaming and deleting boards and projects ---------------------------------------------
+
+
+@login_required
+@require_POST
+def project_rename(request, project_id: int):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    try:
+        services.project_update(project=project, name=request.POST.get("name", ""))
+    except ValidationError as e:
+        messages.error(request, _errors(e))
+    return redirect("project-detail", project_id=project_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_delete(request, project_id: int):
+    """A page that names everything that goes, and asks for the project's name to be typed."""
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    error = None
+    if request.method == "POST":
+        if request.POST.get("confirm", "").strip() == project.name:
+            name = project.name
+            services.project_delete(project=project, by=request.user)
+            messages.success(request, f"The project “{name}” and everything in it were deleted.")
+            return redirect("project-list")
+        error = "Type the project's name exactly as shown to delete it. Nothing was deleted."
+    context = {"project": project, "error": error,
+               "lost": selectors.project_deletion_summary(project)}  # fmt: skip
+    return render(request, "storyboards/project_delete.html", context, status=422 if error else 200)
+
+
+def _settings_form(post) -> dict:
+    """The settings form as storyboard_update takes it; a field the form lacks stays as it is
+    (the project page's rename sends only the title)."""
+    return {"title": post.get("title"), "aspect_ratio": post.get("aspect_ratio") or None,
+            "apply_to_panels": bool(post.get("apply_to_panels"))}  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def storyboard_settings(request, storyboard_id: int):
+    """The board's settings dialog (htmx: 204 and `board-settings-saved` once saved, 422 with the
+    form and the reason when refused), or the project page's rename (a redirect back)."""
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    error, form = None, None
+    if request.method == "POST":
+        form = _settings_form(request.POST)
+        try:
+            services.storyboard_update(storyboard=storyboard, **form)
+        except ValidationError as e:
+            error = _errors(e)
+            storyboard.refresh_from_db()
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            return redirect("project-detail", project_id=storyboard.project_id)
+        if error is None:
+            return HttpResponse(status=204, headers={"HX-Trigger": "board-settings-saved"})
+    board = selectors.storyboard_with_sizes(storyboard=storyboard)
+    shown = {"title": board.title, "aspect_ratio": board.aspect_ratio, "apply_to_panels": False}
+    if form:  # a refused form comes back as the person left it
+        shown |= {name: value for name, value in form.items() if value is not None}
+    context = {"storyboard": board, "membership": membership, "error": error,
+               "aspect_ratios": AspectRatio.choices, **shown}  # fmt: skip
+    return render(
+        request, "storyboards/_storyboard_settings.html", context, status=422 if error else 200
+    )
+
+
+@login_required
+@require_POST
+def storyboard_delete(request, storyboard_id: int):
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "supervise")
+    title, project_id = storyboard.title, storyboard.project_id
+    services.storyboard_delete(storyboard=storyboard, by=request.user)
+    messages.success(request, f"The storyboard “{title}” was deleted.")
+    url = reverse("project-detail", kwargs={"project_id": project_id})
+    if request.htmx:  # from the board's settings dialog: htmx leaves the page itself
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 # --- media ---------------------------------------------------------------------------------

@@ -1,56 +1,175 @@
-// Slate storyboard page: keyboard, tool options, the inpaint painter, and keeping in step with
-// the live socket. Everything that changes data goes through htmx forms; fragments swap by id.
+// Slate storyboard page: the board's views, the panel inspector, drag and keys, answers to every
+// action, and keeping in step with the live socket. Everything that changes data goes through htmx
+// (forms and htmx.ajax); fragments swap by id, the same ones the live events bring everybody else.
 (function () {
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const panels = () => $$("#panels > article.panel");
+  const canEdit = () => !!$("#board[data-can-edit]");
+  const post = (url, values) => htmx.ajax("POST", url, { swap: "none", values: values || {} });
 
-  function panels() { return $$("#panels > article.panel"); }
-
-  function syncTool(form) {
-    const select = $("[data-tool-select]", form); if (!select) return;
-    form.dataset.tool = select.value;
+  // --- Answers: every refusal or failure says so where the person is looking --------------------
+  function toast(message, kind, ttl) {
+    const box = $("#toasts"); if (!box) return;
+    const t = document.createElement("div");
+    t.className = "toast" + (kind ? " " + kind : ""); t.setAttribute("role", kind === "error" ? "alert" : "status");
+    t.textContent = message; box.append(t); expire(t, ttl || 6000);
   }
+  function expire(t, ttl) { setTimeout(() => t.remove(), ttl); }
+  document.addEventListener("htmx:load", (e) => {
+    $$(".toast[data-ttl]", e.target.parentElement || e.target).forEach((t) => { expire(t, +t.dataset.ttl); t.removeAttribute("data-ttl"); });
+    counters(e.target);
+  });
+  const WORDS = { 403: "Your role does not allow that here.", 404: "That is no longer there: someone may have deleted it.",
+    413: "That is too large to send.", 429: "Too many requests: wait a moment and try again." };
+  document.addEventListener("htmx:responseError", (e) => {
+    const status = e.detail.xhr.status;
+    let message = WORDS[status] || "The studio could not do that (error " + status + "). Nothing was changed.";
+    if (status === 403) {  // the server's own sentence, when it gave one
+      const said = new DOMParser().parseFromString(e.detail.xhr.responseText, "text/html").querySelector("[data-message]");
+      if (said) message = said.textContent.trim();
+    }
+    toast(message, "error");
+  });
+  document.addEventListener("htmx:sendError", () => toast("Network error: the studio could not be reached. Nothing was changed; try again.", "error", 9000));
+  document.addEventListener("htmx:timeout", () => toast("The studio took too long to answer. Try again.", "error"));
 
-  document.addEventListener("change", (e) => {
-    const form = e.target.closest("form.generate");
-    if (form && e.target.matches("[data-tool-select]")) syncTool(form);
+  // Counters on fields with a length limit.
+  function counters(root) {
+    $$(".counted", root.querySelectorAll ? root : document).forEach((label) => {
+      const field = $("textarea[maxlength], input[maxlength]", label); if (!field || $(".counter", label)) return;
+      const out = document.createElement("span"); out.className = "counter"; out.setAttribute("aria-hidden", "true");
+      const show = () => { const n = field.value.length, max = +field.maxLength; out.textContent = n + " / " + max; out.classList.toggle("near", n > max * 0.9); };
+      field.addEventListener("input", show); show(); label.append(out);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => counters(document));
+  document.addEventListener("reset", (e) => setTimeout(() => $$("textarea, input", e.target).forEach((f) => f.dispatchEvent(new Event("input"))), 0));
+
+  // --- Views: three frame sizes and a list, remembered per browser ----------------------------
+  function density(value) {
+    const grid = $("#panels"); if (!grid) return;
+    grid.dataset.density = value;
+    $$("[data-density]", $(".view-switch")).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.density === value)));
+    try { localStorage.setItem("slate.density", value); } catch (error) { /* private mode */ }
+  }
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest(".view-switch [data-density]"); if (b) density(b.dataset.density);
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    let saved = null; try { saved = localStorage.getItem("slate.density"); } catch (error) { /* ignore */ }
+    if (saved && ["s", "m", "l", "list"].includes(saved)) density(saved);
   });
 
-  // Generate: inpaint first opens the painter; everything else posts straight away.
-  document.addEventListener("submit", (e) => {
-    const form = e.target.closest("form.generate");
-    if (form) {  // tools that start from a take start from the one the frame shows
-      const shown = $(".frame-img[data-take]", form.closest("article.panel"));
-      $("[data-parent]", form).value = shown ? shown.dataset.take : "";
-    }
-    if (form && form.dataset.tool === "inpaint" && !$("[data-mask]", form).value) {
-      e.preventDefault(); e.stopPropagation(); openPainter(form);
-    }
+  // --- The panel inspector ------------------------------------------------------------------
+  let inspected = null;  // the panel id the drawer shows
+  function card(id) { return document.getElementById("panel-" + id); }
+  function openInspector(id, focusSelector) {
+    const drawer = $("#inspector"); if (!drawer || !card(id)) return;
+    inspected = String(id);
+    $$("#panels > .inspected").forEach((c) => c.classList.remove("inspected"));
+    card(id).classList.add("inspected");
+    drawer.hidden = false; $(".board-body").classList.add("inspecting");
+    htmx.ajax("GET", "/panels/" + id + "/inspector/", { target: "#inspector-body", swap: "innerHTML" }).then(() => {
+      const field = $(focusSelector || ".inspector-head h2", drawer);
+      if (field) { if (!focusSelector) field.tabIndex = -1; field.focus(); }
+      syncForms(drawer);
+    });
+  }
+  function closeInspector() {
+    const drawer = $("#inspector"); if (!drawer || drawer.hidden) return;
+    drawer.hidden = true; $(".board-body").classList.remove("inspecting"); $("#inspector-body").innerHTML = "";
+    const c = inspected && card(inspected); inspected = null;
+    $$("#panels > .inspected").forEach((x) => x.classList.remove("inspected"));
+    if (c) c.focus();
+  }
+  function step(delta) {
+    const list = panels(); const i = list.indexOf(card(inspected));
+    const next = list[i + delta]; if (next) { next.focus(); openInspector(next.dataset.panel); }
+  }
+  document.addEventListener("click", (e) => {
+    if (e.target.closest("[data-inspect-close]")) return closeInspector();
+    const stepper = e.target.closest("[data-inspect-step]"); if (stepper) return step(+stepper.dataset.inspectStep);
+    const c = e.target.closest("#panels > article.panel");
+    if (c && !e.target.closest("button, a, input, select, textarea, video") && !c.classList.contains("sortable-chosen")) openInspector(c.dataset.panel);
+  });
+  // Edits in progress are never overwritten; a form nobody touched follows what others change.
+  document.addEventListener("input", (e) => { const f = e.target.closest("[data-edit-form]"); if (f) { f.dataset.dirty = "1"; $("[data-saved]", f).textContent = "Not saved yet"; } });
+  document.addEventListener("panel-saved", () => {
+    const f = $("#inspector [data-edit-form]"); if (!f) return;
+    delete f.dataset.dirty; $("[data-saved]", f).textContent = "Saved";
+  });
+  async function refreshEditForm() {
+    const form = $("#inspector [data-edit-form]");
+    if (!form || form.dataset.dirty || form.contains(document.activeElement)) return;
+    const response = await fetch("/panels/" + inspected + "/inspector/", { headers: { "HX-Request": "true" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("[data-edit-form]");
+    if (fresh && !form.dataset.dirty) { Idiomorph.morph(form, fresh); htmx.process(form); counters(form); }
+  }
+  document.addEventListener("htmx:wsAfterMessage", (e) => {
+    if (!inspected) return;
+    if (!card(inspected)) { closeInspector(); toast("The panel you had open was deleted.", "info"); return; }
+    if (e.detail.message.includes('id="panel-' + inspected + '-meta"')) refreshEditForm();
+    const num = $("#inspector .inspector-head .num"); const list = panels();
+    if (num) num.textContent = list.indexOf(card(inspected)) + 1;
+  });
+
+  // Generation tools: options follow the tool; inpaint opens the painter first.
+  function syncForms(root) {
+    $$("form.generate", root).forEach((form) => {
+      const tool = $("[data-tool-select]", form).value; form.dataset.tool = tool;
+      $$("[data-model-select] option[data-tools]", form).forEach((o) => { o.disabled = !o.dataset.tools.split(" ").includes(tool); });
+      const model = $("[data-model-select]", form); if (model && model.selectedOptions[0]?.disabled) model.value = "";
+    });
+  }
+  document.addEventListener("change", (e) => { if (e.target.matches("[data-tool-select]")) syncForms(e.target.closest("form")); });
+  document.addEventListener("submit", async (e) => {
+    const form = e.target.closest("form.generate"); if (!form) return;
+    const shown = inspected && $(".frame-img[data-take]", card(inspected));
+    if (shown) $("[data-parent]", form).value = shown.dataset.take;  // tools start from the take on the board
+    if (form.dataset.tool !== "inpaint" || $("[data-mask]", form).value) return;
+    e.preventDefault(); e.stopPropagation();
+    if (!shown || !window.SlatePainter) { toast("Inpainting needs a finished take on the board first.", "error"); return; }
+    const mask = await window.SlatePainter.open(shown.tagName === "VIDEO" ? shown.poster : shown.src);
+    if (mask) { $("[data-mask]", form).value = mask; htmx.trigger(form, "submit"); }
   }, true);
   document.addEventListener("htmx:afterRequest", (e) => {
     const form = e.target.closest && e.target.closest("form.generate");
-    if (form) $("[data-mask]", form).value = "";
+    if (!form) return;
+    $("[data-mask]", form).value = "";
+    if (e.detail.successful) toast("Take queued: its progress shows on the panel.", "info", 3000);
   });
 
-  // Reorder buttons. The answer places the card like the live event does: any old copy goes.
-  document.addEventListener("click", (e) => {
-    const btn = e.target.closest("[data-move]"); if (!btn) return;
-    movePanel(btn.closest("article.panel"), parseInt(btn.dataset.move, 10));
-  });
-  function movePanel(panel, delta) {
-    const list = panels(); const to = list.indexOf(panel) + delta;
-    if (!panel || to < 0 || to >= list.length) return;
+  // --- Order: drag (SortableJS), [ and ] keys -------------------------------------------------
+  function movePanel(panel, to) {
+    if (!panel || to < 0 || to >= panels().length) return;
     const id = panel.id;
-    htmx.ajax("POST", "/panels/" + panel.dataset.panel + "/move/", { swap: "none", values: { position: to } })
-      .then(() => document.getElementById(id)?.focus());
+    post("/panels/" + panel.dataset.panel + "/move/", { position: to }).then(() => document.getElementById(id)?.focus());
   }
-
-  document.addEventListener("htmx:afterSwap", (e) => {
-    // The editor opens for the form (a GET); a save answers with the fragments and closes it.
-    if (e.target.id === "editor-body" && e.detail.requestConfig?.verb === "get" && !$("#editor").open) $("#editor").showModal();
+  document.addEventListener("DOMContentLoaded", () => {
+    const grid = $("#panels"); if (!grid || !canEdit() || !window.Sortable) return;
+    Sortable.create(grid, {
+      draggable: "article.panel", animation: 150, delay: 180, delayOnTouchOnly: true,
+      filter: "button, a, input, select, textarea, .overlay", preventOnFilter: false,
+      onEnd: (evt) => { if (evt.oldDraggableIndex !== evt.newDraggableIndex) movePanel(evt.item, evt.newDraggableIndex); },
+    });
   });
-  document.addEventListener("panel-saved", () => $("#editor") && $("#editor").close());
+
+  // --- Dialogs --------------------------------------------------------------------------------
+  document.addEventListener("click", (e) => {
+    if (e.target.closest("[data-close-dialog]")) e.target.closest("dialog").close();
+    if (e.target.closest("[data-open-keys]")) $("#keys").showModal();
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.target.id === "settings-body" && !$("#settings").open) $("#settings").showModal();
+  });
+  document.addEventListener("board-settings-saved", () => { $("#settings")?.close(); toast("Board settings saved.", "info", 3000); });
+  document.addEventListener("panel-added", (e) => {
+    const id = e.detail?.panel; const c = id && card(id);
+    if (c) { c.scrollIntoView({ block: "nearest" }); c.focus(); }
+  });
 
   // --- Live: every durable event carries the board's next number (<!--12-->), transient ones the
   // current number (<!--~12-->), hello and ping the current number. A page that sees anything
@@ -89,8 +208,10 @@
       const response = await fetch(location.pathname, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
       if (!response.ok) throw new Error("HTTP " + response.status);
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      Idiomorph.morph($("#panels"), page.getElementById("panels"));
-      htmx.process($("#panels"));
+      for (const id of ["panels", "board-head", "board-bulk"]) {
+        const mine = document.getElementById(id), theirs = page.getElementById(id);
+        if (mine && theirs) { Idiomorph.morph(mine, theirs); htmx.process(mine); }
+      }
       seq = parseInt(page.getElementById("board").dataset.seq, 10) || 0;
     } catch (error) {
       syncing = false; status("off", "offline");
@@ -144,61 +265,31 @@
   }, 5000);
   if (board()) seq = parseInt(board().dataset.seq, 10) || 0;  // deferred: the page is parsed
 
-  // Keyboard: the focused panel is the subject of every shortcut.
+  // --- Keyboard: the focused panel is the subject of every shortcut ----------------------------
   document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey && e.key === "Enter" && e.target.closest("form")) { e.target.closest("form").requestSubmit(); return; }
+    if (e.ctrlKey && e.key === "Enter" && e.target.closest("form")) { e.preventDefault(); e.target.closest("form").requestSubmit(); return; }
+    if (e.key === "Escape" && inspected && !$("dialog[open]")) { e.preventDefault(); closeInspector(); return; }
     if (e.target.closest("input, textarea, select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
-    const list = panels(); const current = document.activeElement.closest && document.activeElement.closest("article.panel");
+    const list = panels(); const current = document.activeElement.closest && document.activeElement.closest("#panels > article.panel");
     const i = list.indexOf(current);
-    const go = (j) => { if (list[j]) list[j].focus(); };
+    const go = (j) => { if (list[j]) { list[j].focus(); list[j].scrollIntoView({ block: "nearest" }); if (inspected) openInspector(list[j].dataset.panel); } };
+    const edit = canEdit();
     switch (e.key) {
       case "ArrowRight": case "l": go(i < 0 ? 0 : Math.min(i + 1, list.length - 1)); break;
       case "ArrowLeft": case "h": go(i < 0 ? 0 : Math.max(i - 1, 0)); break;
-      case "g": if (current) $("[data-generate]", current)?.click(); break;
-      case "e": if (current) $("[data-edit]", current)?.click(); break;
-      case "c": if (current) { $("details.comments-box", current).open = true; $("[data-comment]", current)?.focus(); } break;
-      case "[": if (current) movePanel(current, -1); break;
-      case "]": if (current) movePanel(current, 1); break;
-      case "n": $(".add-panel textarea")?.focus(); break;
+      case "Enter": if (current && e.target === current) openInspector(current.dataset.panel); else return; break;
+      case "g": if (current && edit) post("/panels/" + current.dataset.panel + "/generate/", { tool: "text2image" }); break;
+      case "c": if (current) openInspector(current.dataset.panel, "[data-comment]"); break;
+      case "e": if (current) openInspector(current.dataset.panel, "[data-edit-form] textarea"); break;
+      case "[": if (current && edit) movePanel(current, i - 1); break;
+      case "]": if (current && edit) movePanel(current, i + 1); break;
+      case "Delete": case "Backspace": if (current && edit) { go(i + 1 < list.length ? i + 1 : i - 1); post("/panels/" + current.dataset.panel + "/delete/"); } break;
+      case "d": if (current && edit) post("/panels/" + current.dataset.panel + "/duplicate/"); break;
+      case "n": $("[data-new-panel]")?.focus(); break;
+      case "1": density("s"); break; case "2": density("m"); break; case "3": density("l"); break; case "4": density("list"); break;
       case "?": $("#keys")?.showModal(); break;
       default: return;
     }
     e.preventDefault();
   });
-
-  // Inpaint painter: white strokes on a black canvas the size of the take become the mask.
-  let painterForm = null;
-  function openPainter(form) {
-    const panel = form.closest("article.panel"); const img = $(".frame-img[data-take]", panel);
-    if (!img) return;
-    painterForm = form;
-    const source = $("#paint-img"); const canvas = $("#paint-canvas");
-    source.onload = () => {
-      canvas.width = source.naturalWidth; canvas.height = source.naturalHeight;
-      const ctx = canvas.getContext("2d"); ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-      $("#painter").showModal();
-    };
-    source.src = img.src;
-  }
-  function paintAt(e) {
-    const canvas = $("#paint-canvas"); const r = canvas.getBoundingClientRect();
-    const x = (e.clientX - r.left) * canvas.width / r.width; const y = (e.clientY - r.top) * canvas.height / r.height;
-    const size = parseInt($("#paint-brush").value, 10) * canvas.width / 128;
-    const ctx = canvas.getContext("2d"); ctx.fillStyle = "#fff"; ctx.beginPath(); ctx.arc(x, y, size / 2, 0, Math.PI * 2); ctx.fill();
-  }
-  document.addEventListener("DOMContentLoaded", () => {
-    const canvas = $("#paint-canvas"); if (!canvas) return;
-    let down = false;
-    canvas.addEventListener("pointerdown", (e) => { down = true; paintAt(e); });
-    canvas.addEventListener("pointermove", (e) => { if (down) paintAt(e); });
-    window.addEventListener("pointerup", () => { down = false; });
-    $("#paint-clear").addEventListener("click", () => { const ctx = canvas.getContext("2d"); ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height); });
-    $("#paint-go").addEventListener("click", () => {
-      if (!painterForm) return;
-      $("[data-mask]", painterForm).value = canvas.toDataURL("image/png");
-      $("#painter").close(); htmx.trigger(painterForm, "submit");
-    });
-    $$("form.generate").forEach(syncTool);
-  });
-  document.addEventListener("htmx:load", (e) => { $$("form.generate", e.target).forEach(syncTool); });
 })();
