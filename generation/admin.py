@@ -18,4 +18,4 @@ class TakeAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "tool", "model_key", "priority")
     raw_id_fields = ("panel", "parent", "retry_of")
-    readonly_fields = ("timings", "claim", "worker", "heartbeat_at")
+    readonly_fields = ("timings", "claim", "worker", "heartbeat_at", "error_detail")

@@ -71,7 +71,9 @@ class Take(models.Model):
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # a sentence for people (generation/failures.py)
+    # The exception, message and traceback behind `error`: for the admin, never the API.
+    error_detail = models.TextField(blank=True)
     # What the studio decided about the request, in words (a video capped at the model's limit).
     note = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

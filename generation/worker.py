@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from rq.worker import SimpleWorker
 
-from . import services
+from . import failures, services
 from .models import Take
+from .pipelines.spec import TOOLS_WITH_INIT_IMAGE
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +129,14 @@ class Engine:
         self, progress: Progress, takes: list[Take], error: Exception, elapsed: float
     ) -> None:
         share = elapsed / len(progress.takes)
+        # People read a sentence; the traceback goes to the log (above) and to the admin.
+        sentence, detail = failures.explain(error), failures.detail(error)
         for take in takes:
             if take.id in progress.stopped:  # someone cancelled it before the crash
                 services.take_mark_cancelled(take=take, gpu_seconds=share)
             else:
                 services.take_fail(
-                    take=take, error=f"{type(error).__name__}: {error}", gpu_seconds=share
+                    take=take, error=sentence, error_detail=detail, gpu_seconds=share
                 )
 
     def request_for(self, takes: list[Take]):
@@ -142,8 +145,8 @@ class Engine:
         head = takes[0]
         shots = [
             Shot(prompt=t.prompt, negative_prompt=t.negative_prompt, seed=t.seed,
-                 init_image=_open_image(t.parent.image) if t.parent_id else None,
-                 mask_image=_open_image(t.mask).convert("L") if t.mask else None)
+                 init_image=_init_image(t),
+                 mask_image=_open_image(t.mask, "mask").convert("L") if t.mask else None)
             for t in takes
         ]  # fmt: skip
         return RenderRequest(
@@ -158,13 +161,17 @@ class Engine:
         for take in progress.takes:
             if progress.timed_out and take.id not in progress.stopped:
                 services.take_fail(
-                    take=take, error=f"Timed out after {timeout_s} s.", gpu_seconds=share
-                )
+                    take=take, gpu_seconds=share,
+                    error=f"Timed out after {timeout_s:g} s, this model's limit. "
+                    "Try fewer steps or a smaller frame.",
+                    error_detail=f"Stopped by the registry's timeout_s={timeout_s} after "
+                    f"{elapsed:.1f} s (batch of {len(progress.takes)}).",
+                )  # fmt: skip
             else:
                 services.take_mark_cancelled(take=take, gpu_seconds=share)
 
     def save(self, progress: Progress, rendered: list, timings: dict, elapsed: float) -> None:
-        from .media import encode_mp4, encode_png
+        from .media import encode_png
 
         progress.beat()  # learn about cancels that arrived during the last steps
         share = elapsed / len(progress.takes)
@@ -176,7 +183,7 @@ class Engine:
             try:
                 frames = result.frames
                 png = encode_png(frames[0] if frames else result.image, _png_metadata(take))
-                mp4 = encode_mp4(frames, take.fps or 8) if frames else None
+                mp4 = _encode_video(frames, take.fps or 8) if frames else None
                 own = {**timings, "queue_wait_s": timings["queue_wait_s"][i], "batch_size": len(rendered),
                        "save_s": round(time.monotonic() - t0, 3)}  # fmt: skip
                 services.take_succeed(take=take, png=png, mp4=mp4, timings=own, gpu_seconds=share)
@@ -187,11 +194,39 @@ class Engine:
                 self.end_failed(progress, [take], error, elapsed)
 
 
-def _open_image(field):
+def _init_image(take: Take):
+    if take.tool not in TOOLS_WITH_INIT_IMAGE:
+        return None
+    # A parent deleted since the request leaves nothing to start from: the same as a lost file.
+    return _open_image(take.parent.image if take.parent_id else None, "image")
+
+
+def _open_image(field, part: str):
+    """A source picture (`part`: "image" or "mask"), failing with what people can be told."""
     from PIL import Image
 
-    with field.open("rb") as handle:
-        return Image.open(io.BytesIO(handle.read())).convert("RGB")
+    if not field:
+        raise failures.SourceMissing(part)
+    try:
+        with field.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError as error:
+        raise failures.SourceMissing(part) from error
+    except OSError as error:  # there, but the disk or the storage service would not give it
+        raise failures.SourceUnreadable(part) from error
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+    except (Image.UnidentifiedImageError, OSError, ValueError) as error:
+        raise failures.SourceUnreadable(part) from error
+
+
+def _encode_video(frames: list, fps: int) -> bytes:
+    from .media import encode_mp4
+
+    try:
+        return encode_mp4(frames, fps)
+    except Exception as error:  # ffmpeg fails in many shapes; the cause stays in the detail
+        raise failures.EncodeFailed(str(error)) from error
 
 
 def _png_metadata(take: Take) -> dict[str, str]:
