@@ -60,6 +60,17 @@ class MemberPatch(Schema):
 
 class StoryboardIn(Schema):
     title: Name
+    aspect_ratio: Literal[tuple(AspectRatio.values)] | None = None
+
+
+class StoryboardPatch(Schema):
+    title: Name | None = None
+    aspect_ratio: Literal[tuple(AspectRatio.values)] | None = None
+    apply_to_panels: bool = False  # reframe every panel on the board to `aspect_ratio` too
+
+
+class ProjectPatch(Schema):
+    name: Name
 
 
 class PanelFields(Schema):
@@ -101,6 +112,7 @@ class StoryboardOut(Schema):
     id: int
     project: int = Field(alias="project_id")
     title: str
+    aspect_ratio: str
     created_at: datetime
     panels: list[PanelOut]
 
@@ -188,8 +200,11 @@ def remove_member(request, project_id: PathId, member_id: PathId):
 def create_storyboard(request, project_id: PathId, body: StoryboardIn):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     selectors.require(membership, "edit")
-    storyboard = services.storyboard_create(project=project, user=request.user, title=body.title)
-    out = {**StoryboardBrief.from_orm(storyboard).dict(), "project_id": project.id, "panels": []}
+    storyboard = services.storyboard_create(
+        project=project, user=request.user, title=body.title, aspect_ratio=body.aspect_ratio
+    )
+    out = {**StoryboardBrief.from_orm(storyboard).dict(), "project_id": project.id,
+           "aspect_ratio": storyboard.aspect_ratio, "panels": []}  # fmt: skip
     return Status(201, out)
 
 
@@ -198,9 +213,14 @@ def get_storyboard(request, storyboard_id: PathId):
     storyboard, _ = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
     )
+    return _storyboard_out(storyboard)
+
+
+def _storyboard_out(storyboard) -> dict:
     return {
         "id": storyboard.id, "project_id": storyboard.project_id, "title": storyboard.title,
-        "created_at": storyboard.created_at, "panels": list(storyboard.panels.order_by("position")),
+        "aspect_ratio": storyboard.aspect_ratio, "created_at": storyboard.created_at,
+        "panels": list(storyboard.panels.order_by("position")),
     }  # fmt: skip
 
 
@@ -237,3 +257,43 @@ def add_comment(request, panel_id: PathId, body: CommentIn):
         panel=panel, author=request.user, body=body.body, take_id=body.take
     )
     return Status(201, comment)
+
+
+# --- renaming and deleting boards and projects -----------------------------------------------
+
+
+@router.patch("/storyboards/{storyboard_id}", response={200: StoryboardOut, **ERRORS})
+def update_storyboard(request, storyboard_id: PathId, body: StoryboardPatch):
+    """Rename, change the default aspect ratio; `apply_to_panels` reframes every panel too."""
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "edit")
+    return _storyboard_out(services.storyboard_update(storyboard=storyboard, **body.dict()))
+
+
+@router.delete("/storyboards/{storyboard_id}", response={204: None, **ERRORS})
+def delete_storyboard(request, storyboard_id: PathId):
+    """Directors and owners: the board, its panels, takes (with their files) and comments."""
+    storyboard, membership = selectors.storyboard_get_for_member(
+        user=request.user, storyboard_id=storyboard_id
+    )
+    selectors.require(membership, "supervise")
+    services.storyboard_delete(storyboard=storyboard, by=request.user)
+    return Status(204, None)
+
+
+@router.patch("/projects/{project_id}", response={200: ProjectDetail, **ERRORS})
+def update_project(request, project_id: PathId, body: ProjectPatch):
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    return _project_detail(services.project_update(project=project, name=body.name), membership)
+
+
+@router.delete("/projects/{project_id}", response={204: None, **ERRORS})
+def delete_project(request, project_id: PathId):
+    """Owners: the project and everything in it, take files included. No undo."""
+    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
+    selectors.require(membership, "manage")
+    services.project_delete(project=project, by=request.user)
+    return Status(204, None)

@@ -3,7 +3,7 @@
 import pytest
 
 from generation.models import Take
-from storyboards.models import Comment, Panel
+from storyboards.models import Comment, Panel, Project, Storyboard
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,10 @@ def endpoints(ids):
         ("get", f"/takes/{t}", None),
         ("post", f"/takes/{t}/cancel", {}),
         ("post", f"/takes/{t}/retry", {}),
+        ("patch", f"/storyboards/{s}", {"title": "Renamed", "aspect_ratio": "1:1"}),
+        ("delete", f"/storyboards/{s}", None),
+        ("patch", f"/projects/{p}", {"name": "Renamed"}),
+        ("delete", f"/projects/{p}", None),
     ]
 
 
@@ -77,6 +81,8 @@ def test_viewer_reads_and_comments_but_cannot_edit_or_generate(api, vic, ids):
         else:
             assert response.status_code == 403, (method, path, response.status_code)
     assert Take.objects.count() == 1 and Panel.objects.count() == 1
+    assert Storyboard.objects.get().title == "Opening"
+    assert Project.objects.get().name == "Night Shift"
 
 
 def test_only_owners_manage_members(api, arti, ids, project):
@@ -127,7 +133,9 @@ def test_pages_are_404_for_outsiders_and_200_for_members(client, olga, vic, ids,
 def test_page_actions_are_404_for_outsiders_and_403_for_viewers(client, olga, vic, ids):
     posts = [f"/storyboards/{ids['storyboard']}/panels/", f"/panels/{ids['panel']}/generate/",
              f"/panels/{ids['panel']}/edit/", f"/takes/{ids['take']}/select/",
-             f"/projects/{ids['project']}/members/"]  # fmt: skip
+             f"/projects/{ids['project']}/members/",
+             f"/storyboards/{ids['storyboard']}/settings/", f"/storyboards/{ids['storyboard']}/delete/",
+             f"/projects/{ids['project']}/rename/", f"/projects/{ids['project']}/delete/"]  # fmt: skip
     for user, code in ((olga, 404), (vic, 403)):
         client.force_login(user)
         for url in posts:
@@ -138,6 +146,8 @@ def test_page_actions_are_404_for_outsiders_and_403_for_viewers(client, olga, vi
                 == code
             ), (user, url)
     assert Panel.objects.count() == 1 and Take.objects.count() == 1
+    assert Storyboard.objects.get().title == "Opening"
+    assert Project.objects.get().name == "Night Shift"
 
 
 def test_media_is_revalidated_so_a_removed_member_keeps_nothing(client, project, vic, take):
