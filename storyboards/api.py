@@ -11,6 +11,7 @@ from studio.types import Id, Name, PathId, ShortText, Text
 
 from . import selectors, services
 from .models import AspectRatio, CameraMove, Membership, Role, ShotType
+from .services import TEXT_LIMIT
 
 router = Router(tags=["storyboards"])
 
@@ -78,11 +79,16 @@ class PanelFields(Schema):
     negative_prompt: Text | None = Field(None, max_length=2000)
     shot_type: Literal[tuple(ShotType.values)] | None = None
     camera_move: Literal[tuple(CameraMove.values)] | None = None
-    action: Text | None = Field(None, max_length=20_000)
-    dialogue: Text | None = Field(None, max_length=20_000)
-    notes: Text | None = Field(None, max_length=20_000)
+    action: Text | None = Field(None, max_length=TEXT_LIMIT)
+    dialogue: Text | None = Field(None, max_length=TEXT_LIMIT)
+    notes: Text | None = Field(None, max_length=TEXT_LIMIT)
     duration_ms: int | None = Field(None, ge=100, le=600_000)
     aspect_ratio: Literal[tuple(AspectRatio.values)] | None = None
+
+
+class PanelNew(PanelFields):
+    # Insert here (0-based; the panels from here on move one later). Left out: at the end.
+    position: int | None = Field(None, ge=0, le=100_000)
 
 
 class PanelPatch(PanelFields):
@@ -225,7 +231,7 @@ def _storyboard_out(storyboard) -> dict:
 
 
 @router.post("/storyboards/{storyboard_id}/panels", response={201: PanelOut, **ERRORS})
-def create_panel(request, storyboard_id: PathId, body: PanelFields):
+def create_panel(request, storyboard_id: PathId, body: PanelNew):
     storyboard, membership = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id
     )
@@ -242,6 +248,33 @@ def update_panel(request, panel_id: PathId, body: PanelPatch):
     panel = services.panel_edit(panel=panel, **body.dict(exclude_unset=True))
     panel.refresh_from_db()
     return panel
+
+
+@router.post("/panels/{panel_id}/duplicate", response={201: PanelOut, **ERRORS})
+def duplicate_panel(request, panel_id: PathId):
+    """A copy right after the panel, its selected take carried over (same image, no GPU)."""
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    return Status(201, services.panel_duplicate(panel=panel, user=request.user))
+
+
+@router.delete("/panels/{panel_id}", response={204: None, **ERRORS})
+def delete_panel(request, panel_id: PathId):
+    """Off the board; kept with its takes and comments until restored."""
+    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
+    selectors.require(membership, "edit")
+    services.panel_delete(panel=panel, by=request.user)
+    return Status(204, None)
+
+
+@router.post("/panels/{panel_id}/restore", response={200: PanelOut, **ERRORS})
+def restore_panel(request, panel_id: PathId):
+    """Undo a delete: back where it stood. 404 for a panel that is not deleted."""
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, deleted=True
+    )
+    selectors.require(membership, "edit")
+    return services.panel_restore(panel=panel)
 
 
 @router.get("/panels/{panel_id}/comments", response={200: list[CommentOut], **ERRORS})

@@ -4,6 +4,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Manager
 
 
 class Role(models.TextChoices):
@@ -268,7 +269,7 @@ class Panel(models.Model):
     )
 
     objects = LivePanels()
-    all_objects = models.Manager()
+    all_objects = Manager()
 
     class Meta:
         base_manager_name = "all_objects"  # a take of a deleted panel still reaches its panel

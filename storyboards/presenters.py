@@ -124,7 +124,9 @@ def inspector(panel: Panel, membership) -> dict:
     """The panel inspector: every field, the tools that can run, every take, the thread."""
     takes = list(selectors.takes_for_panel(panel=panel))
     selected = panel.selected_take
-    source = selected if selected and selected.image and selected.status == Status.SUCCEEDED else None
+    source = (
+        selected if selected and selected.image and selected.status == Status.SUCCEEDED else None
+    )
     models = [model_get(key) for key in settings.SLATE_MODELS]
     default = default_model()
     return {

@@ -56,9 +56,7 @@ def storyboard_get_for_member(*, user, storyboard_id: int) -> tuple[Storyboard, 
     return storyboard, membership_get(user=user, project_id=storyboard.project_id)
 
 
-def panel_get_for_member(
-    *, user, panel_id: int, deleted: bool = False
-) -> tuple[Panel, Membership]:
+def panel_get_for_member(*, user, panel_id: int, deleted: bool = False) -> tuple[Panel, Membership]:
     """A panel on its board (or, with `deleted`, one deleted from it: undo) and the membership."""
     panels = Panel.all_objects.filter(deleted_at__isnull=False) if deleted else Panel.objects
     panel = panels.select_related("storyboard").filter(pk=panel_id).first()

@@ -65,7 +65,9 @@ def test_storyboard_page_shows_panels_with_pinned_query_count(
     from storyboards import services as boards
 
     for i in range(5):
-        boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {i}", action=f"beat {i}")
+        boards.panel_create(
+            storyboard=storyboard, user=dana, prompt=f"shot {i}", action=f"beat {i}"
+        )
     client.force_login(dana)
     # session, user, storyboard, membership, queue positions, panels (with selected takes, the
     # newest take's id and the comment count), their running and queued takes, the board's

@@ -7,37 +7,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('storyboards', '0001_initial'),
+        ("storyboards", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='panel',
-            options={'base_manager_name': 'all_objects', 'ordering': ['storyboard', 'position']},
+            name="panel",
+            options={"base_manager_name": "all_objects", "ordering": ["storyboard", "position"]},
         ),
         migrations.AlterModelManagers(
-            name='panel',
+            name="panel",
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='panel',
-            name='deleted_at',
+            model_name="panel",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='panel',
-            name='deleted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="panel",
+            name="deleted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='storyboard',
-            name='aspect_ratio',
-            field=models.CharField(choices=[('2.39:1', '2.39:1 Scope'), ('1.85:1', '1.85:1 Flat'), ('16:9', '16:9'), ('4:3', '4:3'), ('1:1', '1:1'), ('9:16', '9:16')], default='16:9', max_length=8),
+            model_name="storyboard",
+            name="aspect_ratio",
+            field=models.CharField(
+                choices=[
+                    ("2.39:1", "2.39:1 Scope"),
+                    ("1.85:1", "1.85:1 Flat"),
+                    ("16:9", "16:9"),
+                    ("4:3", "4:3"),
+                    ("1:1", "1:1"),
+                    ("9:16", "9:16"),
+                ],
+                default="16:9",
+                max_length=8,
+            ),
         ),
     ]
