@@ -268,10 +268,11 @@ class Panel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = LivePanels()
     all_objects = Manager()
+    objects = LivePanels()
 
     class Meta:
+        default_manager_name = "objects"  # storyboard.panels: the panels on the board
         base_manager_name = "all_objects"  # a take of a deleted panel still reaches its panel
         ordering = ["storyboard", "position"]
         indexes = [models.Index(fields=["storyboard", "position"])]
