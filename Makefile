@@ -68,6 +68,7 @@ bench: redis
 lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var/media var/test.sqlite3*
