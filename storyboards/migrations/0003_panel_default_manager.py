@@ -5,21 +5,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('storyboards', '0002_board_aspect_deleted_panels'),
+        ("storyboards", "0002_board_aspect_deleted_panels"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='panel',
-            options={'base_manager_name': 'all_objects', 'default_manager_name': 'objects', 'ordering': ['storyboard', 'position']},
+            name="panel",
+            options={
+                "base_manager_name": "all_objects",
+                "default_manager_name": "objects",
+                "ordering": ["storyboard", "position"],
+            },
         ),
         migrations.AlterModelManagers(
-            name='panel',
+            name="panel",
             managers=[
-                ('all_objects', django.db.models.manager.Manager()),
-                ('objects', django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
             ],
         ),
     ]
