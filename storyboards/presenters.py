@@ -77,7 +77,7 @@ def seconds(duration_ms: int) -> str:
 
 def running_time(duration_ms: int) -> str:
     """84_500 -> '1:25', as an editor reads a cut's length."""
-    total = round(duration_ms / 1000)
+    total = (duration_ms + 500) // 1000  # half a second rounds up (round() goes to even)
     hours, rest = divmod(total, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
@@ -101,12 +101,13 @@ def dialogue_lines(text: str) -> list[tuple[str, str]]:
         if not line:
             continue
         name, colon, rest = line.partition(":")
+        cue = line.removesuffix(":")  # `MARA:` on a line of its own names who speaks next
         if colon and rest.strip() and CUE.match(name.strip()) and any(c.isalpha() for c in name):
             out += [("cue", name.strip()), ("line", rest.strip())]
         elif line.startswith("(") and line.endswith(")"):
             out.append(("paren", line))
-        elif CUE.match(line) and any(c.isalpha() for c in line) and len(line) <= 40:
-            out.append(("cue", line))
+        elif CUE.match(cue) and any(c.isalpha() for c in cue) and len(cue) <= 40:
+            out.append(("cue", cue))
         else:
             out.append(("line", line))
     return out

@@ -220,8 +220,13 @@ def panel_duplicate(*, panel: Panel, user) -> Panel:
     copied as a finished take of the new panel (same files, `parent` the original take)."""
     from generation.services import take_copy  # generation builds on panels, not the reverse
 
+    # Where it stands now, under the board's lock: an insert ahead of it may have moved it.
+    _lock_board(panel.storyboard_id)
+    position = Panel.objects.filter(pk=panel.pk).values_list("position", flat=True).first()
+    if position is None:
+        raise Conflict({"panel": "This panel was deleted meanwhile."})
     copy = panel_create(
-        storyboard=panel.storyboard, user=user, position=panel.position + 1,
+        storyboard=panel.storyboard, user=user, position=position + 1,
         **{name: getattr(panel, name) for name in PANEL_FIELDS},
     )  # fmt: skip
     if panel.selected_take_id:
@@ -235,6 +240,12 @@ def panel_delete(*, panel: Panel, by) -> Panel:
     """The panel leaves the board; it stays in the database with its takes and comments, and
     `position` keeps where it stood, for `panel_restore`."""
     _lock_board(panel.storyboard_id)
+    # Read again under the lock: the panel may have moved, or been deleted by a second click
+    # (closing the gap twice would give two panels one position).
+    current = Panel.objects.filter(pk=panel.pk).values_list("position", flat=True).first()
+    if current is None:
+        raise Conflict({"panel": "This panel was deleted already."})
+    panel.position = current
     Panel.objects.filter(storyboard=panel.storyboard_id, position__gt=panel.position).update(
         position=F("position") - 1
     )

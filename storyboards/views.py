@@ -271,7 +271,10 @@ def panel_add(request, storyboard_id: int):
 def panel_duplicate(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
-    copy = services.panel_duplicate(panel=panel, user=request.user)
+    try:  # a panel written before the text limits cannot be copied as it is
+        copy = services.panel_duplicate(panel=panel, user=request.user)
+    except ValidationError as e:
+        return _notice(request, panel.id, _errors(e), status=_status(e))
     response = _placed(request, copy, membership, moved=False)
     response["HX-Trigger"] = json.dumps({"panel-added": {"panel": copy.id}})
     return response
@@ -283,7 +286,10 @@ def panel_delete(request, panel_id: int):
     """The card goes (here and live everywhere); the answer offers undo to the one who did it."""
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     selectors.require(membership, "edit")
-    services.panel_delete(panel=panel, by=request.user)
+    try:
+        services.panel_delete(panel=panel, by=request.user)
+    except ValidationError as e:  # deleted meanwhile, by another click
+        return _notice(request, panel.id, _errors(e), status=_status(e))
     return render(request, "storyboards/_panel_deleted.html", {"panel": panel})
 
 
@@ -294,7 +300,10 @@ def panel_restore(request, panel_id: int):
         user=request.user, panel_id=panel_id, deleted=True
     )
     selectors.require(membership, "edit")
-    panel = services.panel_restore(panel=panel)
+    try:
+        panel = services.panel_restore(panel=panel)
+    except ValidationError as e:  # restored meanwhile, by another click
+        return _notice(request, None, _errors(e), status=_status(e))
     return _placed(request, panel, membership, moved=False)
 
 
