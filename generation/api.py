@@ -129,7 +129,9 @@ def cancel_take(request, take_id: PathId):
 
 @router.post("/takes/{take_id}/retry", response={202: TakeOut, **ERRORS})
 def retry_take(request, take_id: PathId):
-    take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
+    take, membership = selectors.take_get_for_member(
+        user=request.user, take_id=take_id, on_board=True
+    )
     require(membership, "edit")
     return Status(202, take_out(services.take_retry(take=take, author=request.user)))
 

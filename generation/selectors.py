@@ -9,9 +9,11 @@ from storyboards.selectors import membership_get
 from .models import ACTIVE, Priority, Status, Take
 
 
-def take_get_for_member(*, user, take_id: int):
+def take_get_for_member(*, user, take_id: int, on_board: bool = False):
+    """The take and the user's membership, or 404. `on_board`: only a take whose panel is still
+    on the board (acting on a deleted panel's takes would spend GPU on what nobody sees)."""
     take = Take.objects.select_related("panel__storyboard").filter(pk=take_id).first()
-    if take is None:
+    if take is None or (on_board and take.panel.deleted_at is not None):
         raise Http404
     return take, membership_get(user=user, project_id=take.panel.storyboard.project_id)
 

@@ -472,7 +472,7 @@ def take_succeed(
         if _finish(take, Status.SUCCEEDED, progress=1.0, image=take.image.name, video=take.video.name,
                    timings=timings, gpu_seconds=gpu_seconds, error=""):  # fmt: skip
             # The newest image is what the panel shows; earlier picks stay one click away.
-            Panel.objects.filter(pk=take.panel_id).update(
+            Panel.all_objects.filter(pk=take.panel_id).update(
                 selected_take=take, updated_at=timezone.now()
             )
             publish(take.panel.storyboard_id, "take.succeeded", _event(take))

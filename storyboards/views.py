@@ -398,7 +398,7 @@ def storyboard_cancel_all(request, storyboard_id: int):
 @login_required
 @require_POST
 def take_action(request, take_id: int, action: str):
-    take, membership = take_get_for_member(user=request.user, take_id=take_id)
+    take, membership = take_get_for_member(user=request.user, take_id=take_id, on_board=True)
     if action == "select":
         selectors.require(membership, "edit")
         do = lambda: services.panel_update(panel=take.panel, selected_take=take.id)  # noqa: E731

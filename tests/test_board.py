@@ -677,3 +677,37 @@ def test_the_cards_take_three_queries_whatever_the_board_size(
         panels = selectors.panels_for_storyboard(storyboard=storyboard)
     assert [p.comment_count for p in panels] == [1, 1, 1]
     assert all(p.last_failed and len(p.active_takes) == 1 for p in panels)
+
+
+def test_a_deleted_panels_takes_cannot_be_retried_or_selected_but_a_late_result_is_kept(
+    client, dana, storyboard, panel
+):
+    """Retrying or picking a take of a deleted panel would spend GPU on what nobody sees; a take
+    that finishes while its panel is deleted still becomes its picture, for the undo."""
+    from generation import services as takes
+    from generation.models import Status, Take
+    from storyboards import services as boards
+
+    take = Take.objects.create(
+        panel=panel, author=dana, status=Status.FAILED, model_key="tiny", seed=1, steps=1,
+        guidance=1.0, width=64, height=64, prompt="p",
+    )  # fmt: skip
+    boards.panel_delete(panel=panel, by=dana)
+    client.force_login(dana)
+    assert client.post(f"/takes/{take.id}/retry/").status_code == 404
+    assert client.post(f"/api/takes/{take.id}/retry").status_code == 404
+    assert Take.objects.count() == 1
+    running = Take.objects.create(
+        panel=panel, author=dana, status=Status.RUNNING, model_key="tiny", seed=2, steps=1,
+        guidance=1.0, width=64, height=64, prompt="p", claim="c1",
+    )  # fmt: skip
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(png, "PNG")
+    assert takes.take_succeed(take=running, png=png.getvalue(), mp4=None, timings={},
+                              gpu_seconds=0.1)  # fmt: skip
+    panel.refresh_from_db()
+    assert panel.selected_take_id == running.id
