@@ -7,7 +7,8 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from storyboards.selectors import panel_get_for_member, require, storyboard_get_for_member
+from storyboards.models import Action
+from storyboards.selectors import panel_get_for_member, storyboard_get_for_member
 from studio.errors import ERRORS
 from studio.types import Id, PathId, ShortText
 
@@ -100,8 +101,9 @@ def take_out(take, position=_UNKNOWN) -> dict:
 
 @router.post("/panels/{panel_id}/takes", response={202: TakeOut, **ERRORS})
 def request_take(request, panel_id: PathId, body: TakeIn):
-    panel, membership = panel_get_for_member(user=request.user, panel_id=panel_id)
-    require(membership, "edit")
+    panel, membership = panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.GENERATE
+    )
     take = services.take_request(panel=panel, author=request.user, **body.dict())
     return Status(202, take_out(take))
 
@@ -122,17 +124,17 @@ def get_take(request, take_id: PathId):
 
 @router.post("/takes/{take_id}/cancel", response={200: TakeOut, **ERRORS})
 def cancel_take(request, take_id: PathId):
-    take, membership = selectors.take_get_for_member(user=request.user, take_id=take_id)
-    require(membership, "edit")
+    take, membership = selectors.take_get_for_member(
+        user=request.user, take_id=take_id, action=Action.EDIT
+    )
     return take_out(services.take_cancel(take=take, by=request.user, membership=membership))
 
 
 @router.post("/takes/{take_id}/retry", response={202: TakeOut, **ERRORS})
 def retry_take(request, take_id: PathId):
     take, membership = selectors.take_get_for_member(
-        user=request.user, take_id=take_id, on_board=True
+        user=request.user, take_id=take_id, on_board=True, action=Action.GENERATE
     )
-    require(membership, "edit")
     return Status(202, take_out(services.take_retry(take=take, author=request.user)))
 
 
@@ -143,9 +145,8 @@ class GenerateAllOut(Schema):
 @router.post("/storyboards/{storyboard_id}/generate-all", response={202: GenerateAllOut, **ERRORS})
 def generate_all(request, storyboard_id: PathId):
     storyboard, membership = storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.GENERATE
     )
-    require(membership, "edit")
     takes = services.storyboard_generate_all(storyboard=storyboard, author=request.user)
     positions = selectors.queue_position_map()
     return Status(202, {"takes": [take_out(t, positions.get(t.id)) for t in takes]})
@@ -168,9 +169,8 @@ class CancelAllOut(Schema):
 def cancel_all(request, storyboard_id: PathId):
     """Stop the board's waiting "Generate all" takes you may cancel (directors and owners: all)."""
     storyboard, membership = storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    require(membership, "edit")
     n = services.storyboard_cancel_bulk(
         storyboard=storyboard, by=request.user, membership=membership
     )

@@ -4,18 +4,23 @@ from django.db.models import F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from storyboards.selectors import membership_get
+from storyboards.models import Action
+from storyboards.selectors import membership_get, require
 
 from .models import ACTIVE, Priority, Status, Take
 
 
-def take_get_for_member(*, user, take_id: int, on_board: bool = False):
+def take_get_for_member(
+    *, user, take_id: int, action: Action = Action.READ, on_board: bool = False
+):
     """The take and the user's membership, or 404. `on_board`: only a take whose panel is still
     on the board (acting on a deleted panel's takes would spend GPU on what nobody sees)."""
     take = Take.objects.select_related("panel__storyboard").filter(pk=take_id).first()
     if take is None or (on_board and take.panel.deleted_at is not None):
         raise Http404
-    return take, membership_get(user=user, project_id=take.panel.storyboard.project_id)
+    membership = membership_get(user=user, project_id=take.panel.storyboard.project_id)
+    require(membership, action)
+    return take, membership
 
 
 def queue_in_order():

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from storyboards.models import Panel, Storyboard
+from storyboards.models import Action, Panel, Storyboard
 from studio.errors import Conflict, TooMany
 from studio.events import publish
 
@@ -311,7 +311,7 @@ def storyboard_cancel_bulk(*, storyboard: Storyboard, by, membership) -> int:
     everyone's for directors and owners). Queued ones stop at once, running ones at their next
     step. Returns how many were asked to stop."""
     mine = Take.objects.filter(panel__storyboard=storyboard, priority=Priority.BULK)
-    if not membership.can_supervise:
+    if not membership.may(Action.SUPERVISE):
         mine = mine.filter(author=by)
     now = timezone.now()
     queued = list(mine.filter(status=Status.QUEUED).values_list("pk", flat=True))
@@ -348,7 +348,7 @@ def take_retry(*, take: Take, author) -> Take:
 
 @transaction.atomic
 def take_cancel(*, take: Take, by, membership) -> Take:
-    if take.author_id != by.id and not membership.can_supervise:
+    if take.author_id != by.id and not membership.may(Action.SUPERVISE):
         raise PermissionDenied("Only the take's author, a director or an owner can cancel it.")
     if take.status not in ACTIVE:
         raise Conflict({"take": f"Take {take.id} already {take.status}."})

@@ -10,7 +10,7 @@ from studio.errors import ERRORS
 from studio.types import Id, Name, PathId, ShortText, Text
 
 from . import selectors, services
-from .models import AspectRatio, CameraMove, Membership, Role, ShotType
+from .models import Action, AspectRatio, CameraMove, Membership, Role, ShotType
 from .services import TEXT_LIMIT
 
 router = Router(tags=["storyboards"])
@@ -173,14 +173,16 @@ def get_project(request, project_id: PathId):
 
 @router.post("/projects/{project_id}/members", response={201: MemberOut, **ERRORS})
 def add_member(request, project_id: PathId, body: MemberIn):
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     return Status(201, services.member_add(project=project, username=body.username, role=body.role))
 
 
 def _member(request, project_id: int, member_id: int) -> Membership:
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     target = project.memberships.select_related("user").filter(pk=member_id).first()
     if target is None:
         from django.http import Http404
@@ -204,8 +206,9 @@ def remove_member(request, project_id: PathId, member_id: PathId):
 
 @router.post("/projects/{project_id}/storyboards", response={201: StoryboardOut, **ERRORS})
 def create_storyboard(request, project_id: PathId, body: StoryboardIn):
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "edit")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.EDIT
+    )
     storyboard = services.storyboard_create(
         project=project, user=request.user, title=body.title, aspect_ratio=body.aspect_ratio
     )
@@ -233,9 +236,8 @@ def _storyboard_out(storyboard) -> dict:
 @router.post("/storyboards/{storyboard_id}/panels", response={201: PanelOut, **ERRORS})
 def create_panel(request, storyboard_id: PathId, body: PanelNew):
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     return Status(
         201, services.panel_create(storyboard=storyboard, user=request.user, **body.dict())
     )
@@ -243,8 +245,9 @@ def create_panel(request, storyboard_id: PathId, body: PanelNew):
 
 @router.patch("/panels/{panel_id}", response={200: PanelOut, **ERRORS})
 def update_panel(request, panel_id: PathId, body: PanelPatch):
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     panel = services.panel_edit(panel=panel, **body.dict(exclude_unset=True))
     panel.refresh_from_db()
     return panel
@@ -253,16 +256,18 @@ def update_panel(request, panel_id: PathId, body: PanelPatch):
 @router.post("/panels/{panel_id}/duplicate", response={201: PanelOut, **ERRORS})
 def duplicate_panel(request, panel_id: PathId):
     """A copy right after the panel, its selected take carried over (same image, no GPU)."""
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     return Status(201, services.panel_duplicate(panel=panel, user=request.user))
 
 
 @router.delete("/panels/{panel_id}", response={204: None, **ERRORS})
 def delete_panel(request, panel_id: PathId):
     """Off the board; kept with its takes and comments until restored."""
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     services.panel_delete(panel=panel, by=request.user)
     return Status(204, None)
 
@@ -271,9 +276,8 @@ def delete_panel(request, panel_id: PathId):
 def restore_panel(request, panel_id: PathId):
     """Undo a delete: back where it stood. 404 for a panel that is not deleted."""
     panel, membership = selectors.panel_get_for_member(
-        user=request.user, panel_id=panel_id, deleted=True
+        user=request.user, panel_id=panel_id, deleted=True, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     return services.panel_restore(panel=panel)
 
 
@@ -299,9 +303,8 @@ def add_comment(request, panel_id: PathId, body: CommentIn):
 def update_storyboard(request, storyboard_id: PathId, body: StoryboardPatch):
     """Rename, change the default aspect ratio; `apply_to_panels` reframes every panel too."""
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     return _storyboard_out(services.storyboard_update(storyboard=storyboard, **body.dict()))
 
 
@@ -309,24 +312,25 @@ def update_storyboard(request, storyboard_id: PathId, body: StoryboardPatch):
 def delete_storyboard(request, storyboard_id: PathId):
     """Directors and owners: the board, its panels, takes (with their files) and comments."""
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.SUPERVISE
     )
-    selectors.require(membership, "supervise")
     services.storyboard_delete(storyboard=storyboard, by=request.user)
     return Status(204, None)
 
 
 @router.patch("/projects/{project_id}", response={200: ProjectDetail, **ERRORS})
 def update_project(request, project_id: PathId, body: ProjectPatch):
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     return _project_detail(services.project_update(project=project, name=body.name), membership)
 
 
 @router.delete("/projects/{project_id}", response={204: None, **ERRORS})
 def delete_project(request, project_id: PathId):
     """Owners: the project and everything in it, take files included. No undo."""
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     services.project_delete(project=project, by=request.user)
     return Status(204, None)

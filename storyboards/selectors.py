@@ -14,7 +14,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from .models import Comment, Membership, Panel, Project, Storyboard
+from .models import Action, Comment, Membership, Panel, Project, Storyboard
 
 
 def membership_get(*, user, project_id: int) -> Membership:
@@ -27,10 +27,12 @@ def membership_get(*, user, project_id: int) -> Membership:
         raise Http404 from None
 
 
-def require(membership: Membership, right: str) -> None:
+def require(membership: Membership, action: Action) -> None:
     """403 for a member whose role lacks the right (members already know the project exists)."""
-    if not getattr(membership, f"can_{right}"):
-        raise PermissionDenied(f"Your role ({membership.role}) cannot {right} in this project.")
+    if not membership.may(action):
+        raise PermissionDenied(
+            f"Your role ({membership.get_role_display().lower()}) cannot {action.label} here."
+        )
 
 
 def storyboards_for_project(*, project: Project) -> QuerySet[Storyboard]:
@@ -44,25 +46,38 @@ def projects_for_user(*, user) -> QuerySet[Project]:
     return Project.objects.filter(memberships__user=user).order_by("-created_at")
 
 
-def project_get_for_member(*, user, project_id: int) -> tuple[Project, Membership]:
+def project_get_for_member(
+    *, user, project_id: int, action: Action = Action.READ
+) -> tuple[Project, Membership]:
+    """May this user do `action` in this project? The project and the membership, else 404 for
+    an outsider and 403 for a member whose role lacks it. Every kind of object has one of these."""
     membership = membership_get(user=user, project_id=project_id)
+    require(membership, action)
     return membership.project, membership
 
 
-def storyboard_get_for_member(*, user, storyboard_id: int) -> tuple[Storyboard, Membership]:
+def storyboard_get_for_member(
+    *, user, storyboard_id: int, action: Action = Action.READ
+) -> tuple[Storyboard, Membership]:
     storyboard = Storyboard.objects.filter(pk=storyboard_id).first()
     if storyboard is None:
         raise Http404
-    return storyboard, membership_get(user=user, project_id=storyboard.project_id)
+    membership = membership_get(user=user, project_id=storyboard.project_id)
+    require(membership, action)
+    return storyboard, membership
 
 
-def panel_get_for_member(*, user, panel_id: int, deleted: bool = False) -> tuple[Panel, Membership]:
+def panel_get_for_member(
+    *, user, panel_id: int, action: Action = Action.READ, deleted: bool = False
+) -> tuple[Panel, Membership]:
     """A panel on its board (or, with `deleted`, one deleted from it: undo) and the membership."""
     panels = Panel.all_objects.filter(deleted_at__isnull=False) if deleted else Panel.objects
     panel = panels.select_related("storyboard").filter(pk=panel_id).first()
     if panel is None:
         raise Http404
-    return panel, membership_get(user=user, project_id=panel.storyboard.project_id)
+    membership = membership_get(user=user, project_id=panel.storyboard.project_id)
+    require(membership, action)
+    return panel, membership
 
 
 def _with_card_facts(panels: list[Panel]) -> list[Panel]:

@@ -18,7 +18,17 @@ from django.utils import timezone
 from studio.errors import Conflict
 from studio.events import publish
 
-from .models import ApiToken, AspectRatio, Comment, Membership, Panel, Project, Role, Storyboard
+from .models import (
+    Action,
+    ApiToken,
+    AspectRatio,
+    Comment,
+    Membership,
+    Panel,
+    Project,
+    Role,
+    Storyboard,
+)
 from .selectors import membership_get, require
 
 User = get_user_model()
@@ -388,7 +398,7 @@ def storyboard_delete(*, storyboard: Storyboard, by) -> None:
     Its waiting takes need no cancelling: a worker claims only rows still queued, and a running
     one finds its claim gone at its next heartbeat and stops at the next step, exactly as for a
     take the reconciler took back (generation/services.takes_heartbeat, _finish)."""
-    require(membership_get(user=by, project_id=storyboard.project_id), "supervise")
+    require(membership_get(user=by, project_id=storyboard.project_id), Action.SUPERVISE)
     _boards_leaving([storyboard.pk])
     storyboard.delete()
 
@@ -406,7 +416,7 @@ def project_update(*, project: Project, name: str) -> Project:
 def project_delete(*, project: Project, by) -> None:
     """The project goes with everything in it: storyboards, panels, takes, comments, scripts,
     memberships; its takes' files go once that commits. Owners only."""
-    require(membership_get(user=by, project_id=project.pk), "manage")
+    require(membership_get(user=by, project_id=project.pk), Action.MANAGE)
     _boards_leaving(list(project.storyboards.values_list("pk", flat=True)))
     project.delete()
 

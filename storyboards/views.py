@@ -29,7 +29,7 @@ from studio.errors import Conflict, TooMany
 from studio.events import current_sequence
 
 from . import presenters, selectors, services
-from .models import AspectRatio, CameraMove, Role, ShotType
+from .models import Action, AspectRatio, CameraMove, Role, ShotType
 
 
 def _errors(error: ValidationError) -> str:
@@ -105,7 +105,7 @@ def project_detail(request, project_id: int):
     project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
     error = None
     if request.method == "POST":
-        selectors.require(membership, "edit")
+        selectors.require(membership, Action.EDIT)
         try:
             board = services.storyboard_create(
                 project=project, user=request.user, title=request.POST.get("title", "")
@@ -125,8 +125,9 @@ def project_detail(request, project_id: int):
 @login_required
 @require_POST
 def member_change(request, project_id: int):
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     action = request.POST.get("action")
     try:
         if action == "add":
@@ -248,9 +249,8 @@ def _insert_position(storyboard, post) -> int | None:
 @require_POST
 def panel_add(request, storyboard_id: int):
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     try:
         fields = _panel_fields(request.POST)
         if fields.get("action") and not fields.get("prompt"):
@@ -269,8 +269,9 @@ def panel_add(request, storyboard_id: int):
 @login_required
 @require_POST
 def panel_duplicate(request, panel_id: int):
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     try:  # a panel written before the text limits cannot be copied as it is
         copy = services.panel_duplicate(panel=panel, user=request.user)
     except ValidationError as e:
@@ -284,8 +285,9 @@ def panel_duplicate(request, panel_id: int):
 @require_POST
 def panel_delete(request, panel_id: int):
     """The card goes (here and live everywhere); the answer offers undo to the one who did it."""
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     try:
         services.panel_delete(panel=panel, by=request.user)
     except ValidationError as e:  # deleted meanwhile, by another click
@@ -297,9 +299,8 @@ def panel_delete(request, panel_id: int):
 @require_POST
 def panel_restore(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(
-        user=request.user, panel_id=panel_id, deleted=True
+        user=request.user, panel_id=panel_id, deleted=True, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     try:
         panel = services.panel_restore(panel=panel)
     except ValidationError as e:  # restored meanwhile, by another click
@@ -310,8 +311,9 @@ def panel_restore(request, panel_id: int):
 @login_required
 @require_POST
 def panel_edit(request, panel_id: int):
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     try:
         services.panel_update(panel=panel, **_panel_fields(request.POST))
     except ValidationError as e:
@@ -327,8 +329,9 @@ def panel_edit(request, panel_id: int):
 @login_required
 @require_POST
 def panel_move(request, panel_id: int):
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
     try:
         position = int(request.POST.get("position", ""))
         services.panel_move(panel=panel, position=position)
@@ -355,8 +358,9 @@ def _take_options(post) -> dict:
 @login_required
 @require_POST
 def panel_generate(request, panel_id: int):
-    panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    selectors.require(membership, "edit")
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.GENERATE
+    )
     try:
         takes.take_request(panel=panel, author=request.user, **_take_options(request.POST))
     except ValidationError as e:
@@ -368,9 +372,8 @@ def panel_generate(request, panel_id: int):
 @require_POST
 def storyboard_generate_all(request, storyboard_id: int):
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.GENERATE
     )
-    selectors.require(membership, "edit")
     try:
         queued = takes.storyboard_generate_all(storyboard=storyboard, author=request.user)
     except ValidationError as e:
@@ -386,9 +389,8 @@ def storyboard_generate_all(request, storyboard_id: int):
 @require_POST
 def storyboard_cancel_all(request, storyboard_id: int):
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     takes.storyboard_cancel_bulk(storyboard=storyboard, by=request.user, membership=membership)
     # No fragment: the button lives inside the region its own events replace, so htmx would
     # look for the answer's target inside the detached old copy. The live event brings it.
@@ -398,18 +400,19 @@ def storyboard_cancel_all(request, storyboard_id: int):
 @login_required
 @require_POST
 def take_action(request, take_id: int, action: str):
-    take, membership = take_get_for_member(user=request.user, take_id=take_id, on_board=True)
+    # Each button's right and service call; an unknown action is a 404 before any lookup.
+    rights = {"select": Action.EDIT, "cancel": Action.EDIT, "retry": Action.GENERATE}
+    if action not in rights:
+        raise Http404
+    take, membership = take_get_for_member(
+        user=request.user, take_id=take_id, action=rights[action], on_board=True
+    )
     if action == "select":
-        selectors.require(membership, "edit")
         do = lambda: services.panel_update(panel=take.panel, selected_take=take.id)  # noqa: E731
     elif action == "cancel":
-        selectors.require(membership, "edit")
         do = lambda: takes.take_cancel(take=take, by=request.user, membership=membership)  # noqa: E731
-    elif action == "retry":
-        selectors.require(membership, "edit")
-        do = lambda: takes.take_retry(take=take, author=request.user)  # noqa: E731
     else:
-        raise Http404
+        do = lambda: takes.take_retry(take=take, author=request.user)  # noqa: E731
     try:
         do()
     except ValidationError as e:
@@ -436,8 +439,9 @@ def comment_add(request, panel_id: int):
 @login_required
 @require_POST
 def project_rename(request, project_id: int):
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     try:
         services.project_update(project=project, name=request.POST.get("name", ""))
     except ValidationError as e:
@@ -449,8 +453,9 @@ def project_rename(request, project_id: int):
 @require_http_methods(["GET", "POST"])
 def project_delete(request, project_id: int):
     """A page that names everything that goes, and asks for the project's name to be typed."""
-    project, membership = selectors.project_get_for_member(user=request.user, project_id=project_id)
-    selectors.require(membership, "manage")
+    project, membership = selectors.project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     error = None
     if request.method == "POST":
         if request.POST.get("confirm", "").strip() == project.name:
@@ -477,9 +482,8 @@ def storyboard_settings(request, storyboard_id: int):
     """The board's settings dialog (htmx: 204 and `board-settings-saved` once saved, 422 with the
     form and the reason when refused), or the project page's rename (a redirect back)."""
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    selectors.require(membership, "edit")
     error, form = None, None
     if request.method == "POST":
         form = _settings_form(request.POST)
@@ -509,9 +513,8 @@ def storyboard_settings(request, storyboard_id: int):
 @require_POST
 def storyboard_delete(request, storyboard_id: int):
     storyboard, membership = selectors.storyboard_get_for_member(
-        user=request.user, storyboard_id=storyboard_id
+        user=request.user, storyboard_id=storyboard_id, action=Action.SUPERVISE
     )
-    selectors.require(membership, "supervise")
     title, project_id = storyboard.title, storyboard.project_id
     services.storyboard_delete(storyboard=storyboard, by=request.user)
     messages.success(request, f"The storyboard “{title}” was deleted.")

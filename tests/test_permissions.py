@@ -161,3 +161,36 @@ def test_media_is_revalidated_so_a_removed_member_keeps_nothing(client, project,
     assert again.status_code == 304 and again["ETag"] == first["ETag"]
     member_remove(membership=project.memberships.get(user=vic))
     assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 404
+
+
+def test_one_table_says_what_each_role_may_do_and_a_typo_fails_loudly():
+    """Access is one question, `membership.may(Action)`, asked by pages, API and sockets through
+    the `*_get_for_member` selectors; a misspelled right is a TypeError in tests, never a quiet
+    "no" or a 500 in production."""
+    from storyboards.models import Action, Membership, Role
+
+    expected = {
+        Role.OWNER: set(Action),
+        Role.DIRECTOR: {
+            Action.READ,
+            Action.COMMENT,
+            Action.EDIT,
+            Action.GENERATE,
+            Action.SUPERVISE,
+        },
+        Role.WRITER: {Action.READ, Action.COMMENT, Action.EDIT, Action.GENERATE},
+        Role.ARTIST: {Action.READ, Action.COMMENT, Action.EDIT, Action.GENERATE},
+        Role.VIEWER: {Action.READ, Action.COMMENT},
+    }
+    for role, allowed in expected.items():
+        member = Membership(role=role)
+        assert {a for a in Action if member.may(a)} == allowed, role
+    with pytest.raises(TypeError):
+        Membership(role=Role.OWNER).may("edit")
+
+
+def test_a_refusal_names_the_role_and_the_right_in_words(client, project, storyboard, panel, vic):
+    client.force_login(vic)  # a viewer
+    answer = client.post(f"/panels/{panel.id}/generate/", {"tool": "text2image"})
+    assert answer.status_code == 403
+    assert "Your role (viewer) cannot generate takes here." in answer.content.decode()
