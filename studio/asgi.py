@@ -8,8 +8,11 @@ django_asgi_app = get_asgi_application()  # load Django before anything imports 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from studio import bodylimit  # noqa: E402
 from studio.middleware import BearerTokenMiddleware, BrowserOriginValidator  # noqa: E402
 from studio.routing import websocket_urlpatterns  # noqa: E402
+
+bodylimit.install()  # daphne refuses an oversized body before reading it
 
 application = ProtocolTypeRouter(
     {

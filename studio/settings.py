@@ -128,7 +128,9 @@ if name := os.environ.get("SLATE_DB_NAME"):
     # Lets test subprocesses (daphne, workers) open the test database pytest created.
     DATABASES["default"]["NAME"] = name
 
-# Inpaint masks travel as base64 in JSON: allow up to a 4096 px PNG comfortably.
+# The one request body limit. Inpaint masks travel as base64 in JSON: allow up to a 4096 px PNG
+# comfortably. Django checks it, and under daphne studio/bodylimit.py refuses a bigger body
+# before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 24 * 2**20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,11 +10,17 @@ test_browser.test_a_refusal_shows_escaped_where_the_person_looks), media revalid
 stops reading (test_events.test_a_socket_that_stops_reading_is_cut_off_not_buffered_forever).
 """
 
+import http.client
 import json
 import secrets
+import select
+import socket
 import subprocess
 import sys
+import threading
+import time
 
+import psutil
 import pytest
 
 from .conftest import ROOT
@@ -280,3 +286,92 @@ def test_password_guesses_are_throttled_per_username_and_address(client, dana, s
     page = client.post("/login/", right, **here)
     assert page.status_code == 429 and "Too many wrong passwords" in page.content.decode()
     assert client.post("/login/", right, **elsewhere).status_code == 302
+
+
+# --- bodies buffered before they are refused (finding 4) ---------------------------------------
+
+TOKEN_HEAD = (
+    b"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+)
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """Everything until the server closes (or resets, or stays silent for the socket's timeout)."""
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return answer
+
+
+def sign_in(address: str, user, *, chunked: bool = False) -> int:
+    host, port = address.split(":")
+    body = json.dumps({"username": user.username, "password": f"{user.username}-secret-pw"})
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {"Content-Type": "application/json"}
+    connection.request("POST", "/api/auth/token", iter([body.encode()]) if chunked else body,
+                       headers=headers, encode_chunked=chunked)  # fmt: skip
+    answer = connection.getresponse()
+    assert "token" in json.loads(answer.read())
+    return answer.status
+
+
+def test_a_body_too_long_by_its_length_is_refused_before_it_is_sent(processes, dana):
+    address = processes.studio()
+    assert sign_in(address, dana) == 200
+    assert sign_in(address, dana, chunked=True) == 200
+
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(TOKEN_HEAD + b"Content-Length: 500000000\r\n\r\n" + b'{"username"')
+        answer = read_answer(sock)
+        took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 413 "), f"{answer[:40]!r} after {took:.1f} s"
+    assert took < 1
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert b"Content-Type: application/json" in head and b"Connection: close" in head
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert json.loads(body) == {"detail": "The request body is larger than 24 MB."}
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit_and_never_held(processes, dana, settings):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    address = processes.studio()
+    daphne = psutil.Process(processes.procs[-1].pid)
+    assert sign_in(address, dana) == 200  # Django and its URLs loaded before measuring
+    before = daphne.memory_info().rss
+    peak, streaming = before, True
+
+    def watch():
+        nonlocal peak
+        while streaming:
+            peak = max(peak, daphne.memory_info().rss)
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    host, port = address.split(":")
+    chunk = b"%x\r\n" % 2**20 + b"x" * 2**20 + b"\r\n"
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        try:
+            sock.sendall(TOKEN_HEAD + b"Transfer-Encoding: chunked\r\n\r\n")
+            # Stop once the server answers or hangs up; never past three times the limit.
+            while sent < 3 * limit and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(chunk)
+                sent += 2**20
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        sock.settimeout(5)
+        answer = read_answer(sock)
+    time.sleep(0.2)
+    streaming = False
+    watcher.join()
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert sent < 3 * limit, "the server read the whole body before answering"
+    assert peak - before < limit, f"daphne grew by {(peak - before) // 2**20} MB"
+    assert sign_in(address, dana) == 200
