@@ -21,17 +21,22 @@ router = Router(tags=["takes"])
 class TakeIn(Schema):
     tool: Literal[tuple(Tool.values)] = "text2image"
     model: ShortText | None = None
-    seed: int | None = Field(None, ge=0, le=services.MAX_SEED)
-    steps: int | None = Field(None, ge=1, le=1000)
-    guidance: float | None = Field(None, ge=0, le=30)
-    width: int | None = Field(None, ge=8, le=16384, multiple_of=8)
-    height: int | None = Field(None, ge=8, le=16384, multiple_of=8)
+    # Bounds from generation.services (defined once); the model's own limits are checked there.
+    seed: int | None = Field(None, ge=services.SEED_RANGE[0], le=services.SEED_RANGE[1])
+    steps: int | None = Field(None, ge=1)
+    guidance: float | None = Field(
+        None, ge=services.GUIDANCE_RANGE[0], le=services.GUIDANCE_RANGE[1]
+    )
+    width: int | None = Field(None, ge=8, multiple_of=8)
+    height: int | None = Field(None, ge=8, multiple_of=8)
     parent_take: Id | None = None
-    strength: float | None = Field(None, ge=0, le=1)
+    strength: float | None = Field(
+        None, ge=services.STRENGTH_RANGE[0], le=services.STRENGTH_RANGE[1]
+    )
     mask: str | None = Field(None, max_length=20_000_000, description="PNG, base64 (inpaint)")
     scale: Literal[2, 4] | None = Field(None, description="upscale factor")
-    num_frames: int | None = Field(None, ge=2, le=1000)
-    fps: int | None = Field(None, ge=1, le=60)
+    num_frames: int | None = Field(None, ge=services.MIN_FRAMES)
+    fps: int | None = Field(None, ge=services.FPS_RANGE[0], le=services.FPS_RANGE[1])
 
 
 class TakeOut(Schema):

@@ -31,7 +31,14 @@ from .selectors import queue_in_order, queue_positions
 
 log = logging.getLogger(__name__)
 
-MAX_SEED = 2**63 - 1
+# Request limits, defined once: the API schema and the inspector read them from here. A model's
+# own limits (size, steps, frames, work) come from its registry entry (generation/registry.py).
+SEED_RANGE = (0, 2**63 - 1)
+GUIDANCE_RANGE = (0.0, 30.0)
+STRENGTH_RANGE = (0.0, 1.0)
+FPS_RANGE = (1, 60)
+MIN_FRAMES = 2
+MAX_SEED = SEED_RANGE[1]
 IMAGE_PARENT_TOOLS = (Tool.VARIATION, Tool.INPAINT, Tool.UPSCALE)
 
 
@@ -140,9 +147,9 @@ def _take_params(
         "steps": get("steps", spec.defaults.get("steps", 4)),
         "guidance": get("guidance", spec.defaults.get("guidance", 5.0)),
     }
-    _check_range("seed", params["seed"], 0, MAX_SEED)
+    _check_range("seed", params["seed"], *SEED_RANGE)
     _check_range("steps", params["steps"], 1, spec.limits.get("max_steps", 50), f" for {spec.key}")
-    _check_range("guidance", params["guidance"], 0.0, 30.0)
+    _check_range("guidance", params["guidance"], *GUIDANCE_RANGE)
     params["width"], params["height"] = _size(spec, tool, parent, options, aspect)
     _check_size(spec, params["width"], params["height"])
     params |= _tool_params(spec, tool, options, params["steps"], duration_ms)
@@ -194,7 +201,7 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int, duration
     get, d = _getter(options), spec.defaults
     if tool in (Tool.VARIATION, Tool.INPAINT):
         strength = get("strength", d.get("strength", 0.6))
-        _check_range("strength", strength, 0.0, 1.0)
+        _check_range("strength", strength, *STRENGTH_RANGE)
         if int(steps * strength) < 1:
             raise _invalid("strength", "steps x strength must be at least 1 step.")
         return {"strength": strength}
@@ -202,9 +209,9 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int, duration
         return {"scale": spec.scale}
     if tool == Tool.VIDEO:
         fps, limit = get("fps", d.get("fps", 8)), spec.limits.get("max_frames", 16)
-        _check_range("fps", fps, 1, 60)
+        _check_range("fps", fps, *FPS_RANGE)
         if options.get("num_frames") is not None:  # asked for: honoured or refused
-            _check_range("num_frames", options["num_frames"], 2, limit, f" for {spec.key}")
+            _check_range("num_frames", options["num_frames"], MIN_FRAMES, limit, f" for {spec.key}")
             return {"num_frames": options["num_frames"], "fps": fps}
         # By default the clip lasts as long as the panel, within the model's frame limit.
         wanted = max(2, round(duration_ms / 1000 * fps))
@@ -222,12 +229,18 @@ def _tool_params(spec: ModelSpec, tool: str, options: dict, steps: int, duration
 def take_request(
     *, panel: Panel, author, tool: str = Tool.TEXT2IMAGE, model: str | None = None,
     parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
-    priority: int = Priority.INTERACTIVE, in_bulk_run: bool = False, **options,
+    seed: int | None = None, steps: int | None = None, guidance: float | None = None,
+    width: int | None = None, height: int | None = None, strength: float | None = None,
+    num_frames: int | None = None, fps: int | None = None,
+    priority: int = Priority.INTERACTIVE, in_bulk_run: bool = False,
 ) -> Take:  # fmt: skip
     """Check everything first, outside any transaction (decoding a mask takes time and must not
     hold the database for others), then write the take in one."""
     if tool not in Tool.values:
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
+    # None means "the model's default"; a misspelled option is a TypeError, never ignored.
+    options = {"seed": seed, "steps": steps, "guidance": guidance, "width": width,
+               "height": height, "strength": strength, "num_frames": num_frames, "fps": fps}  # fmt: skip
     parent = _parent_for(panel, tool, parent_take)
     spec = _resolve_model(tool, model, parent, scale)
     params = _take_params(spec, tool, parent, options, panel.aspect_ratio, panel.duration_ms)

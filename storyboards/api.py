@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
+from django.conf import settings
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -75,8 +76,8 @@ class ProjectPatch(Schema):
 
 
 class PanelFields(Schema):
-    prompt: Text | None = Field(None, max_length=2000)
-    negative_prompt: Text | None = Field(None, max_length=2000)
+    prompt: Text | None = Field(None, max_length=settings.SLATE_MAX_PROMPT)
+    negative_prompt: Text | None = Field(None, max_length=settings.SLATE_MAX_PROMPT)
     shot_type: Literal[tuple(ShotType.values)] | None = None
     camera_move: Literal[tuple(CameraMove.values)] | None = None
     action: Text | None = Field(None, max_length=TEXT_LIMIT)

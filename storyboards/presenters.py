@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from generation import services as take_services
 from generation.models import Status, Tool
 from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
@@ -141,6 +142,7 @@ def inspector(panel: Panel, membership) -> dict:
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "prompt_limit": settings.SLATE_MAX_PROMPT,
         "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
+        "limits": {"guidance": take_services.GUIDANCE_RANGE, "min_frames": take_services.MIN_FRAMES},
     }  # fmt: skip
 
 

@@ -191,6 +191,13 @@ def _clean_panel(panel: Panel) -> None:
     panel.full_clean(exclude=["storyboard", "created_by", "selected_take", "scene"])
 
 
+UNCHANGED = object()  # "leave it as it is", where None means something (no selected take)
+
+
+def _given(**values) -> dict:
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def _lock_board(storyboard_id: int) -> int:
     """One change of order at a time per board; returns how many panels it shows."""
     Storyboard.objects.select_for_update().get(pk=storyboard_id)
@@ -204,9 +211,19 @@ def _open_gap(storyboard_id: int, position: int) -> None:
 
 
 @transaction.atomic
-def panel_create(*, storyboard: Storyboard, user, position: int | None = None, **fields) -> Panel:
+def panel_create(
+    *, storyboard: Storyboard, user, position: int | None = None, prompt: str | None = None,
+    negative_prompt: str | None = None, shot_type: str | None = None,
+    camera_move: str | None = None, action: str | None = None, dialogue: str | None = None,
+    notes: str | None = None, duration_ms: int | None = None, aspect_ratio: str | None = None,
+) -> Panel:  # fmt: skip
     """A new panel at the end, or inserted at `position` (0-based) with the later ones shifted.
-    It takes the board's aspect ratio unless told otherwise."""
+    It takes the board's aspect ratio unless told otherwise. Fields left None keep defaults."""
+    fields = _given(
+        prompt=prompt, negative_prompt=negative_prompt, shot_type=shot_type,
+        camera_move=camera_move, action=action, dialogue=dialogue, notes=notes,
+        duration_ms=duration_ms, aspect_ratio=aspect_ratio,
+    )  # fmt: skip
     count = _lock_board(storyboard.pk)
     if position is None:
         position = count
@@ -214,9 +231,8 @@ def panel_create(*, storyboard: Storyboard, user, position: int | None = None, *
         raise ValidationError({"position": f"Position must be between 0 and {count}."})
     panel = Panel(storyboard=storyboard, created_by=user, position=position,
                   aspect_ratio=storyboard.aspect_ratio)  # fmt: skip
-    for name in PANEL_FIELDS:
-        if fields.get(name) is not None:
-            setattr(panel, name, fields[name])
+    for name, value in fields.items():
+        setattr(panel, name, value)
     _clean_panel(panel)
     _open_gap(storyboard.pk, position)
     panel.save()
@@ -283,12 +299,24 @@ def panel_restore(*, panel: Panel) -> Panel:
 
 
 @transaction.atomic
-def panel_update(*, panel: Panel, **fields) -> Panel:
-    changed = [name for name in PANEL_FIELDS if fields.get(name) is not None]
-    for name in changed:
-        setattr(panel, name, fields[name])
-    if "selected_take" in fields:
-        take_id = fields["selected_take"]
+def panel_update(
+    *, panel: Panel, prompt: str | None = None, negative_prompt: str | None = None,
+    shot_type: str | None = None, camera_move: str | None = None, action: str | None = None,
+    dialogue: str | None = None, notes: str | None = None, duration_ms: int | None = None,
+    aspect_ratio: str | None = None, selected_take: int | None | object = UNCHANGED,
+) -> Panel:  # fmt: skip
+    """Change the fields given (None: unchanged) and, if given, the selected take (None: none).
+    Keyword-only and typed: a misspelled field is a TypeError, never silently dropped."""
+    fields = _given(
+        prompt=prompt, negative_prompt=negative_prompt, shot_type=shot_type,
+        camera_move=camera_move, action=action, dialogue=dialogue, notes=notes,
+        duration_ms=duration_ms, aspect_ratio=aspect_ratio,
+    )  # fmt: skip
+    changed = list(fields)
+    for name, value in fields.items():
+        setattr(panel, name, value)
+    if selected_take is not UNCHANGED:
+        take_id = selected_take
         take = None if take_id is None else panel.takes.filter(pk=take_id).first()
         if take_id is not None and (take is None or take.status != "succeeded"):
             raise ValidationError({"selected_take": "Pick a finished take of this panel."})
