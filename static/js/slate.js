@@ -7,7 +7,9 @@
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
   const panels = () => $$("#panels > article.panel");
   const canEdit = () => !!$("#board[data-can-edit]");
-  const post = (url, values) => htmx.ajax("POST", url, { swap: "none", values: values || {} });
+  // From the board, so its answers go through slate-live like every answer there (a fragment the
+  // socket already applied is dropped quietly), and never from an element about to go.
+  const post = (url, values) => htmx.ajax("POST", url, { source: "#panels", swap: "none", values: values || {} });
 
   // --- Answers: every refusal or failure says so where the person is looking --------------------
   function toast(message, kind, ttl) {
@@ -88,8 +90,16 @@
     const list = panels(); const i = list.indexOf(card(inspected));
     const next = list[i + delta]; if (next) { next.focus(); openInspector(next.dataset.panel); }
   }
+  // Deleted from the inspector: it closes and the focus goes to the next card (or the one before).
+  function deleteInspected() {
+    const gone = card(inspected); if (!gone) return;
+    const list = panels(), i = list.indexOf(gone), next = list[i + 1] || list[i - 1];
+    closeInspector(); if (next) next.focus();
+    post("/panels/" + gone.dataset.panel + "/delete/");
+  }
   document.addEventListener("click", (e) => {
     if (e.target.closest("[data-inspect-close]")) return closeInspector();
+    if (e.target.closest("#inspector [data-delete]")) return deleteInspected();
     const stepper = e.target.closest("[data-inspect-step]"); if (stepper) return step(+stepper.dataset.inspectStep);
     const c = e.target.closest("#panels > article.panel");
     if (c && !e.target.closest("button, a, input, select, textarea, video") && !c.classList.contains("sortable-chosen")) openInspector(c.dataset.panel);
@@ -100,25 +110,42 @@
     const f = $("#inspector [data-edit-form]"); if (!f) return;
     delete f.dataset.dirty; $("[data-saved]", f).textContent = "Saved";
   });
-  async function refreshEditForm() {
-    const form = $("#inspector [data-edit-form]");
-    if (!form || form.dataset.dirty || form.contains(document.activeElement)) return;
-    const response = await fetch("/panels/" + inspected + "/inspector/", { headers: { "HX-Request": "true" } });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("[data-edit-form]");
-    if (fresh && !form.dataset.dirty) { Idiomorph.morph(form, fresh); htmx.process(form); counters(form); }
+  // The inspector follows what others change, over the socket or after a resync: the takes and
+  // comments lists, the edit form while nobody is typing in it, and which tools can start from
+  // the take on the board (a take that lands makes Variation, Inpaint and Upscale available).
+  async function refreshInspector({ form = false, tools = false, lists = false }) {
+    const id = inspected; if (!id) return;
+    const response = await fetch("/panels/" + id + "/inspector/", { headers: { "HX-Request": "true" } });
+    if (!response.ok || id !== inspected) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const morph = (mine, theirs) => { if (mine && theirs) { Idiomorph.morph(mine, theirs); htmx.process(mine); } };
+    if (lists) for (const part of ["takes", "comments"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
+    const edit = $("#inspector [data-edit-form]");
+    if (form && edit && !edit.dataset.dirty && !edit.contains(document.activeElement)) { morph(edit, fresh.querySelector("[data-edit-form]")); counters(edit); }
+    const generate = $("#inspector form.generate"), theirs = fresh.querySelector("form.generate");
+    if (tools && generate && theirs) {
+      const select = $("[data-tool-select]", generate);
+      for (const option of select.options) {
+        const now = $(`option[value="${option.value}"]`, theirs); if (now) { option.disabled = now.disabled; option.textContent = now.textContent; }
+      }
+      if (select.selectedOptions[0]?.disabled) select.value = "text2image";
+      $(".hint", generate).innerHTML = $(".hint", theirs).innerHTML;
+      syncForms(generate);
+    }
   }
   document.addEventListener("htmx:wsAfterMessage", (e) => {
     if (!inspected) return;
     if (!card(inspected)) { closeInspector(); toast("The panel you had open was deleted.", "info"); return; }
-    if (e.detail.message.includes('id="panel-' + inspected + '-meta"')) refreshEditForm();
+    const about = (region) => e.detail.message.includes('id="panel-' + inspected + "-" + region + '"');
+    if (about("meta") || about("frame")) refreshInspector({ form: about("meta"), tools: about("frame") });
     const num = $("#inspector .inspector-head .num"); const list = panels();
     if (num) num.textContent = list.indexOf(card(inspected)) + 1;
   });
 
   // Generation tools: options follow the tool; inpaint opens the painter first.
   function syncForms(root) {
-    $$("form.generate", root).forEach((form) => {
+    // `root` may be the generate form itself (a tool was chosen) or the inspector holding it.
+    (root.matches("form.generate") ? [root] : $$("form.generate", root)).forEach((form) => {
       const tool = $("[data-tool-select]", form).value; form.dataset.tool = tool;
       $$("[data-model-select] option[data-tools]", form).forEach((o) => { o.disabled = !o.dataset.tools.split(" ").includes(tool); });
       const model = $("[data-model-select]", form); if (model && model.selectedOptions[0]?.disabled) model.value = "";
@@ -135,6 +162,10 @@
     const mask = await window.SlatePainter.open(shown.tagName === "VIDEO" ? shown.poster : shown.src);
     if (mask) { $("[data-mask]", form).value = mask; htmx.trigger(form, "submit"); }
   }, true);
+  // An undone delete leaves nothing to undo: its toast goes.
+  document.addEventListener("htmx:afterRequest", (e) => {
+    if (e.detail.successful && e.target.matches && e.target.matches("[data-undo]")) e.target.closest(".toast")?.remove();
+  });
   document.addEventListener("htmx:afterRequest", (e) => {
     const form = e.target.closest && e.target.closest("form.generate");
     if (!form) return;
@@ -148,6 +179,19 @@
     const id = panel.id;
     post("/panels/" + panel.dataset.panel + "/move/", { position: to }).then(() => document.getElementById(id)?.focus());
   }
+  // A moved card is taken out and put back in its new place (see _panel_placed.html), by the
+  // answer and again by the socket: the focus comes back with it in the same swap, so [ and ]
+  // can repeat. A card that does not come back (deleted meanwhile) takes nothing with it.
+  let refocus = null;
+  document.addEventListener("htmx:oobBeforeSwap", (e) => {
+    const focused = document.activeElement;
+    if (e.detail.target !== focused || !focused.matches("#panels > article.panel")) return;
+    refocus = focused.id; setTimeout(() => { refocus = null; }, 0);
+  });
+  document.addEventListener("htmx:oobAfterSwap", () => {
+    const back = refocus && document.getElementById(refocus);
+    if (back) { refocus = null; back.focus({ preventScroll: true }); }
+  });
   document.addEventListener("DOMContentLoaded", () => {
     const grid = $("#panels"); if (!grid || !canEdit() || !window.Sortable) return;
     Sortable.create(grid, {
@@ -166,9 +210,10 @@
     if (e.target.id === "settings-body" && !$("#settings").open) $("#settings").showModal();
   });
   document.addEventListener("board-settings-saved", () => { $("#settings")?.close(); toast("Board settings saved.", "info", 3000); });
+  // HX-Trigger fires before the answer's fragments are swapped in: look for the card after them.
   document.addEventListener("panel-added", (e) => {
-    const id = e.detail?.panel; const c = id && card(id);
-    if (c) { c.scrollIntoView({ block: "nearest" }); c.focus(); }
+    const id = e.detail?.panel; if (!id) return;
+    setTimeout(() => { const c = card(id); if (c) { c.scrollIntoView({ block: "nearest" }); c.focus(); } }, 0);
   });
 
   // --- Live: every durable event carries the board's next number (<!--12-->), transient ones the
@@ -213,6 +258,9 @@
         if (mine && theirs) { Idiomorph.morph(mine, theirs); htmx.process(mine); }
       }
       seq = parseInt(page.getElementById("board").dataset.seq, 10) || 0;
+      // The inspector is not part of the board's page: what it missed, it reads again.
+      if (inspected && !card(inspected)) closeInspector();
+      else if (inspected) refreshInspector({ form: true, tools: true, lists: true });
     } catch (error) {
       syncing = false; status("off", "offline");
       setTimeout(resync, 3000); return;
@@ -271,12 +319,14 @@
     if (e.key === "Escape" && inspected && !$("dialog[open]")) { e.preventDefault(); closeInspector(); return; }
     if (e.target.closest("input, textarea, select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
     const list = panels(); const current = document.activeElement.closest && document.activeElement.closest("#panels > article.panel");
-    const i = list.indexOf(current);
+    // From inside the inspector, ← and → go on from the panel it shows (as its ‹ › buttons do).
+    const from = current || (inspected && $("#inspector").contains(document.activeElement) ? card(inspected) : null);
+    const i = list.indexOf(current), at = list.indexOf(from);
     const go = (j) => { if (list[j]) { list[j].focus(); list[j].scrollIntoView({ block: "nearest" }); if (inspected) openInspector(list[j].dataset.panel); } };
     const edit = canEdit();
     switch (e.key) {
-      case "ArrowRight": case "l": go(i < 0 ? 0 : Math.min(i + 1, list.length - 1)); break;
-      case "ArrowLeft": case "h": go(i < 0 ? 0 : Math.max(i - 1, 0)); break;
+      case "ArrowRight": case "l": go(at < 0 ? 0 : Math.min(at + 1, list.length - 1)); break;
+      case "ArrowLeft": case "h": go(at < 0 ? 0 : Math.max(at - 1, 0)); break;
       case "Enter": if (current && e.target === current) openInspector(current.dataset.panel); else return; break;
       case "g": if (current && edit) post("/panels/" + current.dataset.panel + "/generate/", { tool: "text2image" }); break;
       case "c": if (current) openInspector(current.dataset.panel, "[data-comment]"); break;
