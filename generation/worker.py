@@ -57,6 +57,8 @@ class Progress:
         if now - self._last_beat >= 0.5:
             self._last_beat = now
             self.beat(progress=fraction)
+        if settings.SLATE_STEP_DELAY_S and step < total:
+            time.sleep(settings.SLATE_STEP_DELAY_S)
 
     def beat(self, progress: float | None = None) -> None:
         self.stopped |= services.takes_heartbeat(takes=self.takes, progress=progress)

@@ -190,6 +190,9 @@ SLATE_DEFAULT_MODEL = os.environ.get("SLATE_DEFAULT_MODEL", "tiny")
 SLATE_MAX_PROMPT = 2000
 SLATE_PROGRESS_HZ = 10  # progress events per second per take, at most
 SLATE_PREVIEW_EVERY = 2  # steps between latent previews
+# Seconds a worker waits after each sampling step. 0 in production. Tests and rehearsals use it
+# for a take that runs long (to cancel it, kill its worker, time it out) without burning CPU.
+SLATE_STEP_DELAY_S = float(os.environ.get("SLATE_STEP_DELAY_S", 0))
 SLATE_HEARTBEAT_S = float(
     os.environ.get("SLATE_HEARTBEAT_S", 5)
 )  # a running take's worker touches it this often

@@ -221,11 +221,11 @@ def test_waiting_and_running_takes_of_a_deleted_board_leave_workers_nothing_to_t
 def test_a_real_worker_keeps_serving_after_its_running_take_is_deleted(
     processes, project, storyboard, panel, dana
 ):
-    worker = processes.worker()
+    worker = processes.worker(SLATE_STEP_DELAY_S=0.25)  # a long take that costs no CPU
     warm = takes.take_request(panel=panel, author=dana)
     wait_for(lambda: Take.objects.filter(pk=warm.pk, status="succeeded").exists(), timeout=90,
              message="the warm-up take")  # fmt: skip
-    slow = takes.take_request(panel=panel, author=dana, steps=16, width=256, height=256)
+    slow = takes.take_request(panel=panel, author=dana, steps=40)
     takes.take_request(panel=panel, author=dana, seed=5)  # waiting behind it
     wait_for(
         lambda: Take.objects.filter(pk=slow.pk, status="running", progress__gt=0).exists(),

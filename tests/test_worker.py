@@ -121,11 +121,15 @@ def test_batched_takes_match_the_same_takes_alone(processes, panel, dana):
         assert difference <= 1, (original.seed, difference)
 
 
+# A long take without the CPU: each step waits, so the test's time is spent waiting, not rendering.
+SLOW = {"SLATE_STEP_DELAY_S": 0.25}
+
+
 def test_cancel_stops_a_running_take_at_the_next_step(processes, panel, dana, project):
-    processes.worker()
-    warm = ask(panel, dana)
+    processes.worker(**SLOW)
+    warm = ask(panel, dana, steps=1)
     finished([warm.id])
-    slow = ask(panel, dana, steps=16, width=256, height=256)  # the most tiny allows there
+    slow = ask(panel, dana, steps=40)  # 10 s of waiting
     wait_for(
         lambda: Take.objects.filter(pk=slow.pk, status="running", progress__gt=0).exists(),
         message="a running take",
@@ -138,9 +142,10 @@ def test_cancel_stops_a_running_take_at_the_next_step(processes, panel, dana, pr
 
 
 def test_a_killed_worker_never_strands_its_take(processes, panel, dana):
-    fast_recovery = {"SLATE_STALE_AFTER_S": 4, "SLATE_RECONCILE_EVERY_S": 1, "SLATE_HEARTBEAT_S": 1}
+    fast_recovery = {"SLATE_STALE_AFTER_S": 4, "SLATE_RECONCILE_EVERY_S": 1, "SLATE_HEARTBEAT_S": 1,
+                     "SLATE_STEP_DELAY_S": 0.1}  # fmt: skip
     first = processes.worker(**fast_recovery)
-    slow = ask(panel, dana, steps=30, width=128, height=128)
+    slow = ask(panel, dana, steps=30)  # 3 s of waiting per run
     wait_for(
         lambda: Take.objects.filter(pk=slow.pk, status="running").exists(),
         message="the take to start",
@@ -168,8 +173,8 @@ def test_a_take_past_its_registry_timeout_fails_with_the_reason(
     impatient = {"tiny": {**settings.SLATE_MODELS["tiny"], "timeout_s": 1}}
     models_file = tmp_path / "models.json"
     models_file.write_text(json.dumps(impatient))
-    processes.worker(SLATE_MODELS_FILE=models_file)
-    slow = ask(panel, dana, steps=16, width=256, height=256)  # the most tiny allows there
+    processes.worker(SLATE_MODELS_FILE=models_file, **SLOW)
+    slow = ask(panel, dana, steps=16)  # 4 s of waiting: past the 1 s limit
     done = finished([slow.id], timeout=90)[slow.id]
     assert done.status == "failed" and "Timed out after 1 s" in done.error
     assert done.progress < 1.0 and not done.image
