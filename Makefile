@@ -56,8 +56,12 @@ worker: redis migrate
 reconcile: install
 	$(PY) manage.py reconcile_takes
 
+# Three test processes (pytest-xdist): most of a process test is spent waiting for a worker or a
+# browser, so three share two cores well. Each has its own database, Redis database, queue and
+# channel prefix (tests/settings.py). TEST_JOBS=0 runs them in one process.
+TEST_JOBS ?= 3
 test: redis
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 # generation.py, fanout.py, page.py, then one merged JSON line (bench/run.py). Their arguments,
 # BENCH_ARGS (generation.py), FANOUT_ARGS and PAGE_ARGS, reach run.py through the environment,

@@ -2,7 +2,11 @@
 
 import os
 
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each test process (gw0, gw1…) gets a Redis database of its own, so one
+# that empties its database (a recovery test) cannot touch another's queue.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+_redis_db = 15 - int(_xdist[2:]) if _xdist.startswith("gw") and _xdist[2:].isdigit() else 15
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_redis_db}")
 # A queue and channel prefix per test run: two runs on one Redis never steal each other's work.
 # Subprocesses started by tests inherit these through the environment.
 os.environ.setdefault("SLATE_QUEUE", f"takes-test-{os.getpid()}")
