@@ -150,19 +150,6 @@ def test_page_actions_are_404_for_outsiders_and_403_for_viewers(client, olga, vi
     assert Project.objects.get().name == "Night Shift"
 
 
-def test_media_is_revalidated_so_a_removed_member_keeps_nothing(client, project, vic, take):
-    from storyboards.services import member_remove
-
-    url = f"/media/{take.image.name}"
-    client.force_login(vic)
-    first = client.get(url)
-    assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
-    again = client.get(url, headers={"If-None-Match": first["ETag"]})
-    assert again.status_code == 304 and again["ETag"] == first["ETag"]
-    member_remove(membership=project.memberships.get(user=vic))
-    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 404
-
-
 def test_one_table_says_what_each_role_may_do_and_a_typo_fails_loudly():
     """Access is one question, `membership.may(Action)`, asked by pages, API and sockets through
     the `*_get_for_member` selectors; a misspelled right is a TypeError in tests, never a quiet
