@@ -119,7 +119,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                     batch = fanout.merge(batches)
                     if self.hello_seq is not None:
                         batch, self.hello_seq = batch.after(self.hello_seq), None
-                    if False:
+                    if self.scope["user"].pk in batch.members_changed:
                         self.membership = await self.load_membership(again=True)  # current role
                         if self.membership is None:  # removed from the project: stop hearing it
                             await self.close()
