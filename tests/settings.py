@@ -2,15 +2,21 @@
 
 import os
 
-# Under pytest-xdist each test process (gw0, gw1…) gets a Redis database of its own, so one
-# that empties its database (a recovery test) cannot touch another's queue.
-_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
-_redis_db = 15 - int(_xdist[2:]) if _xdist.startswith("gw") and _xdist[2:].isdigit() else 15
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_redis_db}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # A queue and channel prefix per test run: two runs on one Redis never steal each other's work.
 # Subprocesses started by tests inherit these through the environment.
 os.environ.setdefault("SLATE_QUEUE", f"takes-test-{os.getpid()}")
 os.environ.setdefault("SLATE_CHANNEL_PREFIX", f"test{os.getpid()}")
+# Under pytest-xdist the test processes (gw0, gw1…) inherit the controller's values above: each
+# takes its own queue, prefix and Redis database on its first import (its subprocesses, seeing
+# the same SLATE_TEST_PROCESS, keep what they inherit), so one that empties its Redis database
+# (a recovery test) or counts its queue cannot see another's.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist[2:].isdigit() and os.environ.get("SLATE_TEST_PROCESS") != _xdist:
+    os.environ["SLATE_TEST_PROCESS"] = _xdist
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{15 - int(_xdist[2:]) % 12}"
+    os.environ["SLATE_QUEUE"] = f"takes-test-{os.getpid()}"
+    os.environ["SLATE_CHANNEL_PREFIX"] = f"test{os.getpid()}"
 
 from studio.settings import *  # noqa: E402,F403
 
