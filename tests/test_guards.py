@@ -428,3 +428,49 @@ def test_cancel_bulk_lets_an_artist_stop_their_own_run_only(storyboard, panel, p
     statuses = dict(Take.objects.values_list("pk", "status"))
     assert [statuses[t.pk] for t in mine] == [Status.CANCELLED] * 2
     assert statuses[theirs.pk] == Status.QUEUED
+
+
+def test_keep_an_owner_counts_only_this_projects_owners(project, dana, olga):
+    """storyboards.services._keep_an_owner: `project=membership.project_id` dropped (or `and`
+    turned `or`): the last owner could step down because someone owns another project."""
+    boards.project_create(user=olga, name="Olga's own")  # olga owns a different project
+    last_owner = project.memberships.get(user=dana)
+    with pytest.raises(Conflict):
+        boards.member_set_role(membership=last_owner, role="director")
+    assert project.memberships.get(user=dana).role == "owner"
+    boards.member_set_role(membership=project.memberships.get(user__username="arti"), role="owner")
+    assert boards.member_set_role(membership=last_owner, role="director").role == "director"
+
+
+def test_take_cancel_asks_only_that_running_take_to_stop(panel, project, dana):
+    """generation.services.take_cancel: `pk=take.pk` dropped from the running branch: cancelling
+    one running take would stop every running take in the studio."""
+    takes.take_request(panel=panel, author=dana)
+    takes.take_request(panel=panel, author=dana, width=128)  # its own batch
+    [running] = takes.take_claim_batch(worker="w1")
+    [other] = takes.take_claim_batch(worker="w2")
+    membership = project.memberships.get(user=dana)
+    takes.take_cancel(take=running, by=dana, membership=membership)
+    flags = dict(Take.objects.values_list("pk", "cancel_requested"))
+    assert flags == {running.pk: True, other.pk: False}
+
+
+def test_deleting_a_board_keeps_files_a_surviving_take_still_names(
+    project, storyboard, panel, dana, media_root, django_capture_on_commit_callbacks
+):
+    """storyboards.services._delete_files_after_commit: a column dropped from the `kept` check
+    (or `|=` turned `=`/`&=`): deleting a board would remove the picture of a panel duplicated
+    onto another board (a copied take shares its files)."""
+    take = takes.take_request(panel=panel, author=dana, tool="video")
+    take.image.save("p/shared.png", ContentFile(png(8, 8)), save=False)
+    take.video.save("p/shared.mp4", ContentFile(b"mp4"), save=False)
+    take.mask.save("p/own-mask.png", ContentFile(png(8, 8)), save=False)
+    take.status = Status.SUCCEEDED
+    take.save()
+    other = boards.storyboard_create(project=project, user=dana, title="Second unit")
+    elsewhere = boards.panel_create(storyboard=other, user=dana, prompt="the copy")
+    takes.take_copy(take=take, panel=elsewhere, author=dana)
+    with django_capture_on_commit_callbacks(execute=True):
+        boards.storyboard_delete(storyboard=storyboard, by=dana)
+    assert (media_root / take.image.name).exists() and (media_root / take.video.name).exists()
+    assert not (media_root / take.mask.name).exists()  # named by nobody any more: removed
