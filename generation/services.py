@@ -251,7 +251,7 @@ def take_request(
         len(prompt) > settings.SLATE_MAX_PROMPT
         or len(panel.negative_prompt) > settings.SLATE_MAX_PROMPT
     ):
-        raise _invalid("prompt", f"Keep prompts under {settings.SLATE_MAX_PROMPT} characters.")
+        raise _invalid("prompt", f"Use at most {settings.SLATE_MAX_PROMPT} characters in a prompt.")
     mask_png = (
         _decode_mask(mask, params["width"], params["height"]) if tool == Tool.INPAINT else None
     )

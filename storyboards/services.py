@@ -54,7 +54,7 @@ def _check_prompt(field: str, text: str) -> None:
     _check_text(field, text)
     if len(text) > settings.SLATE_MAX_PROMPT:
         raise ValidationError(
-            {field: f"Keep it under {settings.SLATE_MAX_PROMPT} characters (this is {len(text)})."}
+            {field: f"Use at most {settings.SLATE_MAX_PROMPT} characters (this is {len(text)})."}
         )
 
 
@@ -186,7 +186,7 @@ def _clean_panel(panel: Panel) -> None:
         _check_text(field, text)
         if len(text) > TEXT_LIMIT:
             raise ValidationError(
-                {field: f"Keep it under {TEXT_LIMIT} characters (this is {len(text)})."}
+                {field: f"Use at most {TEXT_LIMIT} characters (this is {len(text)})."}
             )
     panel.full_clean(exclude=["storyboard", "created_by", "selected_take", "scene"])
 
@@ -500,7 +500,7 @@ def comment_add(*, panel: Panel, author, body: str, take_id: int | None = None) 
     if not body:
         raise ValidationError({"body": "Write something first."})
     if len(body) > 10_000:
-        raise ValidationError({"body": "Keep comments under 10,000 characters."})
+        raise ValidationError({"body": "Use at most 10,000 characters in a comment."})
     take = None
     if take_id is not None:
         take = panel.takes.filter(pk=take_id).first()

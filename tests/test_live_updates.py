@@ -143,19 +143,27 @@ def test_htmx_socket_gets_out_of_band_fragments(storyboard, panel, vic, dana):
 
 
 def test_viewer_fragments_have_no_edit_controls(storyboard, panel, vic, dana):
-    cookie = session_cookie(vic)
+    """The same event, rendered once per role: the editor's frame offers Cancel on a waiting
+    take, the viewer's does not."""
+    from generation import services as takes
+
+    cookies = session_cookie(vic), session_cookie(dana)
 
     async def run():
         from channels.db import database_sync_to_async
 
-        comm = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookie)
-        await comm.connect()
-        await database_sync_to_async(boards.panel_create)(
-            storyboard=storyboard, user=dana, prompt="c"
-        )
-        html = await live_until(comm, "beforeend:#panels")
-        assert "data-generate" not in html and "data-edit" not in html
-        await comm.disconnect()
+        viewer = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookies[0])
+        editor = communicator(f"/ws/storyboards/{storyboard.id}/live", cookie=cookies[1])
+        await viewer.connect()
+        await editor.connect()
+        take = await database_sync_to_async(takes.take_request)(panel=panel, author=dana)
+        marker = f'id="panel-{panel.id}-frame"'
+        seen_by_viewer = await live_until(viewer, marker)
+        seen_by_editor = await live_until(editor, marker)
+        assert f"/takes/{take.id}/cancel/" in seen_by_editor
+        assert f"/takes/{take.id}/cancel/" not in seen_by_viewer and "hx-post" not in seen_by_viewer
+        await viewer.disconnect()
+        await editor.disconnect()
 
     async_to_sync(run)()
 
