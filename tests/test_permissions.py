@@ -181,3 +181,21 @@ def test_a_refusal_names_the_role_and_the_right_in_words(client, project, storyb
     answer = client.post(f"/panels/{panel.id}/generate/", {"tool": "text2image"})
     assert answer.status_code == 403
     assert "Your role (viewer) cannot generate takes here." in answer.content.decode()
+
+
+def test_a_member_of_one_project_is_an_outsider_to_every_other(client, api, project, vic, olga):
+    """Membership is looked up for this project, not for the person: Vic, a member of exactly
+    one project, gets 404 for everything in Olga's (pages, API, media-free reads alike)."""
+    from storyboards import services as boards
+
+    theirs = boards.project_create(user=olga, name="Olga's own")
+    board = boards.storyboard_create(project=theirs, user=olga, title="Hers")
+    their_panel = boards.panel_create(storyboard=board, user=olga, prompt="private")
+    client.force_login(vic)
+    for url in (f"/projects/{theirs.id}/", f"/storyboards/{board.id}/",
+                f"/panels/{their_panel.id}/inspector/", f"/panels/{their_panel.id}/card/"):  # fmt: skip
+        assert client.get(url).status_code == 404, url
+    as_vic = api(vic)
+    assert as_vic.get(f"/projects/{theirs.id}").status_code == 404
+    assert as_vic.get(f"/storyboards/{board.id}").status_code == 404
+    assert as_vic.get(f"/panels/{their_panel.id}/comments").status_code == 404
