@@ -124,7 +124,7 @@ def panel_text(panel: Panel) -> dict:
 
 def inspector(panel: Panel, membership) -> dict:
     """The panel inspector: every field, the tools that can run, every take, the thread."""
-    takes = list(selectors.takes_for_panel(panel=panel))
+    takes = selectors.takes_for_panels(panel_ids=[panel.id])[panel.id]
     selected = panel.selected_take
     source = (
         selected if selected and selected.image and selected.status == Status.SUCCEEDED else None
@@ -146,9 +146,10 @@ def inspector(panel: Panel, membership) -> dict:
     }  # fmt: skip
 
 
-def takes_list(panel: Panel, takes: list, *, can_edit: bool) -> dict:
+def takes_list(panel: Panel, takes: list, *, can_edit: bool, positions: dict | None = None) -> dict:
     """The inspector's takes, newest first: each in words (who, when, tool, model, seed)."""
-    positions = queue_position_map() if any(t.status == Status.QUEUED for t in takes) else {}
+    if positions is None:
+        positions = queue_position_map() if any(t.status == Status.QUEUED for t in takes) else {}
     return {
         "panel": panel, "can_edit": can_edit, "selected_id": panel.selected_take_id,
         "items": [{"take": t, "thumb": media_url(t.image.name) if t.image else None,
@@ -210,17 +211,20 @@ def render_meta(payloads: list[dict]) -> dict:
 
 @region_renderer("panel.takes")
 def render_takes(payloads: list[dict]) -> dict:
-    """The inspector's takes list; pages without that panel's inspector open drop it."""
+    """The inspector's takes list; pages without that panel's inspector open drop it.
+    Two queries and one queue read per batch, whatever the number of panels."""
     panels = Panel.all_objects.filter(pk__in=[p["panel"] for p in payloads])
-    out = {}
-    for panel in panels:
-        takes = list(selectors.takes_for_panel(panel=panel))
-        out[panel.id] = {
-            variant: render_to_string("storyboards/_takes.html", {
-                "takes": takes_list(panel, takes, can_edit=can_edit), "oob": True})
+    takes = selectors.takes_for_panels(panel_ids=[p["panel"] for p in payloads])
+    waiting = any(t.status == Status.QUEUED for rows in takes.values() for t in rows)
+    positions = queue_position_map() if waiting else {}
+    return {
+        panel.id: {
+            variant: render_to_string("storyboards/_takes.html", {"oob": True, "takes": takes_list(
+                panel, takes[panel.id], can_edit=can_edit, positions=positions)})
             for variant, can_edit in VARIANTS.items()
-        }  # fmt: skip
-    return out
+        }
+        for panel in panels
+    }  # fmt: skip
 
 
 @region_renderer("panel.card")

@@ -36,10 +36,7 @@ def require(membership: Membership, action: Action) -> None:
 
 
 def storyboards_for_project(*, project: Project) -> QuerySet[Storyboard]:
-    live = Q(panels__deleted_at__isnull=True)
-    return project.storyboards.annotate(panel_count=Count("panels", filter=live)).order_by(
-        "created_at"
-    )
+    return storyboards_with_sizes(project=project)
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -89,9 +86,9 @@ def _with_card_facts(panels: list[Panel]) -> list[Panel]:
     prefetch_related_objects(panels, Prefetch(
         "takes", queryset=Take.objects.filter(status__in=ACTIVE).order_by("queued_at", "id"),
         to_attr="active_takes"))  # fmt: skip
-    failed = Take.objects.filter(pk__in=[p.latest_take_id for p in panels if p.latest_take_id],
-                                 status=Status.FAILED)  # fmt: skip
-    failed_by_id = {t.id: t for t in failed} if any(p.latest_take_id for p in panels) else {}
+    latest = [p.latest_take_id for p in panels if p.latest_take_id]
+    failed = Take.objects.filter(pk__in=latest, status=Status.FAILED) if latest else []
+    failed_by_id = {t.id: t for t in failed}
     for panel in panels:
         panel.last_failed = failed_by_id.get(panel.latest_take_id)
     return panels
@@ -125,9 +122,16 @@ def panels_for_cards(*, panel_ids) -> list[Panel]:
     return _with_card_facts(list(_card_rows(Panel.objects.filter(pk__in=list(panel_ids)))))
 
 
-def takes_for_panel(*, panel: Panel):
-    """Every take of a panel, newest first, with who made it: the inspector's list."""
-    return panel.takes.select_related("author").order_by("-queued_at", "-id")
+def takes_for_panels(*, panel_ids) -> dict[int, list]:
+    """{panel id: every take of it, newest first, with who made it}: the inspector's lists,
+    one query for any number of panels (a "Generate all" batch touches hundreds)."""
+    from generation.models import Take
+
+    takes: dict[int, list] = {panel_id: [] for panel_id in panel_ids}
+    rows = Take.objects.filter(panel__in=list(takes)).select_related("author")
+    for take in rows.order_by("-queued_at", "-id"):
+        takes[take.panel_id].append(take)
+    return takes
 
 
 def board_summary(*, storyboard_id: int) -> dict:

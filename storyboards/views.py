@@ -224,6 +224,13 @@ def _placed(request, panel, membership, *, moved: bool):
                                following=following, moved=moved)  # fmt: skip
 
 
+def _added(request, panel, membership):
+    """A new card in its place; the page then focuses it (`panel-added`)."""
+    response = _placed(request, panel, membership, moved=False)
+    response["HX-Trigger"] = json.dumps({"panel-added": {"panel": panel.id}})
+    return response
+
+
 def _insert_position(storyboard, post) -> int | None:
     """`before` or `after` a panel of this board (by id), else `position`, else the end."""
     for key, offset in (("before", 0), ("after", 1)):
@@ -261,9 +268,7 @@ def panel_add(request, storyboard_id: int):
         )  # fmt: skip
     except ValidationError as e:
         return _notice(request, None, _errors(e))
-    response = _placed(request, panel, membership, moved=False)
-    response["HX-Trigger"] = json.dumps({"panel-added": {"panel": panel.id}})
-    return response
+    return _added(request, panel, membership)
 
 
 @login_required
@@ -276,9 +281,7 @@ def panel_duplicate(request, panel_id: int):
         copy = services.panel_duplicate(panel=panel, user=request.user)
     except ValidationError as e:
         return _notice(request, panel.id, _errors(e), status=_status(e))
-    response = _placed(request, copy, membership, moved=False)
-    response["HX-Trigger"] = json.dumps({"panel-added": {"panel": copy.id}})
-    return response
+    return _added(request, copy, membership)
 
 
 @login_required

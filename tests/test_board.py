@@ -711,3 +711,19 @@ def test_a_deleted_panels_takes_cannot_be_retried_or_selected_but_a_late_result_
                               gpu_seconds=0.1)  # fmt: skip
     panel.refresh_from_db()
     assert panel.selected_take_id == running.id
+
+
+def test_the_takes_lists_of_a_batch_take_the_same_queries_for_one_panel_or_many(
+    dana, storyboard, board, django_assert_num_queries
+):
+    """A "Generate all" batch refreshes hundreds of takes lists: read once, not once a panel."""
+    from storyboards.presenters import render_takes
+
+    for i, panel in enumerate(board):
+        finished_take(panel, dana, f"t{i}")
+    with django_assert_num_queries(2):  # the panels, and every take of them with its author
+        one = render_takes([{"panel": board[0].id}])
+    with django_assert_num_queries(2):
+        many = render_takes([{"panel": p.id} for p in board])
+    assert set(one) == {board[0].id} and set(many) == {p.id for p in board}
+    assert 'id="take-' in many[board[-1].id]["edit"]
