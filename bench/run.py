@@ -32,6 +32,7 @@ BENCHES = {  # name: (script, the environment variable holding its arguments)
     "generation": ("bench/generation.py", "BENCH_ARGS"),
     "fanout": ("bench/fanout.py", "FANOUT_ARGS"),
     "page": ("bench/page.py", "PAGE_ARGS"),
+    "script": ("bench/script.py", "SCRIPT_ARGS"),
 }
 
 

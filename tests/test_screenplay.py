@@ -1081,3 +1081,49 @@ def test_merge_without_final_newlines_and_with_crlf():
     assert (text, conflicts) == ("a\nB\nc\nD", 0)
     text, conflicts = merge("a\r\nb\r\n", "a\r\nx\r\n", "a\r\ny\r\n")
     assert conflicts == 1 and text.endswith(">>>>>>> latest\n")
+
+
+def test_fdx_dialogue_without_a_cue_is_action():
+    screenplay = parse_fdx(
+        fdx(
+            '<Paragraph Type="Dialogue"><Text>Nobody says this.</Text></Paragraph>'
+            '<Paragraph Type="Character"><Text>MARA</Text></Paragraph>'
+            '<Paragraph Type="Action"><Text>She says nothing.</Text></Paragraph>'
+        )
+    )
+    assert [(e.kind, e.text) for e in screenplay.elements] == [
+        ("action", "Nobody says this."), ("character", "MARA"), ("action", "She says nothing."),
+    ]  # fmt: skip
+    written = to_fountain(screenplay)
+    assert written == "Nobody says this.\n\n@MARA\n\nShe says nothing.\n"
+    assert sequence(parse_fountain(written)) == sequence(screenplay)
+
+
+def test_sections_keep_hashes_that_are_not_decoration():
+    screenplay = parse_fountain("# Learning C#\n\n## Sequence ##\n\n#hashtag#\n")
+    assert [(e.text, e.depth) for e in screenplay.elements] == [
+        ("Learning C#", 1), ("Sequence", 2), ("hashtag#", 1),
+    ]  # fmt: skip
+
+
+def test_speakers_are_found_in_action_by_name_and_possessive():
+    screenplay = parse_fountain(
+        "MARA\nHi.\n\nART GIRL\nHi.\n\nINT. GALLERY - DAY\n\nMARA'S coat hangs by the ART GIRL. "
+        "MARAS is no one. Mara is not in capitals.\n"
+    )
+    assert screenplay.scenes[0].characters == ["MARA", "ART GIRL"]
+    assert screenplay.speakers == ["MARA", "ART GIRL"]
+
+
+def test_hostile_lines_are_read_like_any_other():
+    # Each of these took a pattern-based reader quadratic time; they must read as plain text.
+    stars = "*a " * 50_000
+    assert parse_fountain(stars).elements[0].text == stars.rstrip()
+    openers = "/* " * 50_000 + "\n\nINT. DINER - NIGHT\n"
+    assert [e.kind for e in parse_fountain(openers).elements] == ["action", "heading"]
+    notes = parse_fountain("[[a\n\n" * 20_000 + "]]")
+    assert len(notes.elements) == 20_001 and notes.elements[-1].text == "]]"
+    spaced = parse_fountain("A" + " " * 100_000 + "b\nnext\n")
+    assert [e.kind for e in spaced.elements] == ["action"]
+    heading = parse_fountain("." + "A" * 100_000 + " #1#\n").elements[0]
+    assert (heading.kind, heading.scene_number, len(heading.text)) == ("heading", "1", 100_000)

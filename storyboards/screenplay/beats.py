@@ -28,7 +28,14 @@ from __future__ import annotations
 
 import re
 
-from .breakdown import SECONDS_PER_LINE, element_lines, mention_finder, title_cased, wrapped_lines
+from .breakdown import (
+    DIALOGUE_WIDTH,
+    SECONDS_PER_LINE,
+    element_lines,
+    mention_finder,
+    title_cased,
+    wrapped_lines,
+)
 from .model import SPEECH_KINDS, Beat, Element, SceneInfo, Screenplay
 
 ESTABLISHING_SECONDS = 3.0
@@ -184,7 +191,7 @@ def _exchange(shots: _Shots, speeches: list[list[Element]]) -> list[Beat]:
 
 
 def _is_long(speech: list[Element]) -> bool:
-    lines = sum(wrapped_lines(e.text, 35) for e in speech if e.kind == "dialogue")
+    lines = sum(wrapped_lines(e.text, DIALOGUE_WIDTH) for e in speech if e.kind == "dialogue")
     return lines > LONG_SPEECH_LINES
 
 

@@ -167,9 +167,28 @@ def _finder(speakers: tuple[str, ...], title_case: bool):
         forms.update({title_cased(name): name for name in names})
     if not forms:
         return lambda text: []
-    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+    pattern = re.compile(rf"(?<!\w){_trie(forms)}(?!\w)")
     return lambda text: [forms[found] for found in pattern.findall(text)]
+
+
+def _trie(words) -> str:
+    """One pattern for many words, branching letter by letter: matching costs the same for
+    ten speakers or ten thousand (a plain alternation tries each name at every word)."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for letter in word:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+    return _branches(tree)
+
+
+def _branches(node: dict) -> str:
+    branches = [re.escape(letter) + _branches(child) for letter, child in node.items() if letter]
+    if not branches:
+        return ""
+    group = "(?:" + "|".join(branches) + ")"
+    return group + "?" if "" in node else group
 
 
 def title_cased(name: str) -> str:

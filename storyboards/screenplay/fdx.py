@@ -16,6 +16,7 @@ The XML goes through defusedxml: entities, a DTD or external references are refu
 
 from __future__ import annotations
 
+import bisect
 import re
 import xml.etree.ElementTree as ET
 
@@ -25,7 +26,7 @@ from defusedxml.ElementTree import fromstring
 from .breakdown import HEADING_RE, assemble
 from .emphasis import escape, plain
 from .fountain import parse_cue
-from .model import Element, Screenplay, ScriptError
+from .model import SPEECH_KINDS, Element, Screenplay, ScriptError
 from .writer import write_fountain
 
 _KINDS = {
@@ -165,16 +166,13 @@ def _fill(element: Element, paragraph: ET.Element, kind_name: str, elements: lis
         element.depth = 1
     elif kind_name == "Shot":
         element.forced = True
-    if kind in ("parenthetical", "dialogue", "lyric"):
-        speaker = next((e for e in reversed(elements) if e.kind not in ("note",)), None)
-        if speaker is not None and speaker.kind in (
-            "character",
-            "parenthetical",
-            "dialogue",
-            "lyric",
-        ):
+    if kind in SPEECH_KINDS:
+        speaker = next((e for e in reversed(elements) if e.kind != "note"), None)
+        if speaker is not None and speaker.kind in ("character", *SPEECH_KINDS):
             element.character = speaker.character
             element.dual = element.dual or speaker.dual
+        elif kind != "lyric":  # a line of dialogue nobody speaks reads as action in Fountain
+            element.kind = "action"
 
 
 def _join_dialogue(elements: list[Element]) -> list[Element]:
@@ -215,11 +213,10 @@ def _anchor_script_notes(root: ET.Element, elements: list[Element]) -> None:
         if not text:
             continue
         position = _range_start(note.get("Range", ""))
-        target = max((i for i, start in enumerate(starts) if start <= position), default=None)
-        if position < 0 or target is None or position >= offset:
-            elements.append(Element("note", "", 0, 0, markup=text))
+        if 0 <= position < offset:
+            elements[bisect.bisect_right(starts, position) - 1].notes.append(text)
         else:
-            elements[target].notes.append(text)
+            elements.append(Element("note", "", 0, 0, markup=text))
 
 
 def _range_start(value: str) -> int:

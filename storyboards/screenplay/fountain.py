@@ -26,17 +26,18 @@ from .emphasis import plain
 from .model import Element, Screenplay
 
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
-_BONEYARD_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
+_NOTE_BREAK_RE = re.compile(r"\n(?!  \n)[ \t]*\n")  # a blank line that is not two spaces
 # Stand-ins left by the first pass: \x00 where boneyard was, \x01<n>\x01 for the n-th note,
 # \x03 on a line a note ran through.
 _MARKS_RE = re.compile(r"\x00|\x03|\x01\d+\x01")
 _NOTE_MARK_RE = re.compile(r"\x01(\d+)\x01")
-_SCENE_NUMBER_RE = re.compile(r"\s*#([\w.\-]+)#$")
+_SCENE_NUMBER_RE = re.compile(r"[\w.\-]+")
 _CUE_RE = re.compile(r"(?P<name>[^(^]*?)\s*(?P<ext>(?:\([^()]*\)\s*)*)(?P<dual>\^)?\s*$")
 _EXTENSION_RE = re.compile(r"\(([^()]*)\)")
 _PAGE_BREAK_RE = re.compile(r"={3,}")
-_SECTION_RE = re.compile(r"(#+)\s*(.*?)(?:\s+#+)?$")
 _TITLE_KEY_RE = re.compile(r"([A-Za-z][A-Za-z0-9 '_-]{0,40}?)\s*:(.*)")
+# Longer lines are never cues (and the cue pattern need not look at a 100 KB line).
+MAX_CUE_CHARS = 120
 # A first paragraph is a title page only when it names one of these keys: an action line such
 # as "As she runs: a truck tips over." is not one.
 TITLE_KEYS = frozenset(
@@ -75,7 +76,7 @@ def source_lines(text: str) -> list[_Line]:
     if text.startswith("\ufeff"):
         text = text[1:]
     text = _NEWLINE_RE.sub("\n", re.sub(r"[\x00\x01\x03]", "", text))
-    text = _BONEYARD_RE.sub(lambda m: "\x00" + "\n\x00" * m.group().count("\n"), text)
+    text = _cut_boneyard(text)
     notes: list[tuple[str, int]] = []
     text = _lift_notes(text, notes)
     lines = []
@@ -93,19 +94,34 @@ def source_lines(text: str) -> list[_Line]:
     return lines
 
 
-def _lift_notes(text: str, notes: list[tuple[str, int]]) -> str:
+def _cut_boneyard(text: str) -> str:
+    """Each /* ... */ becomes \x00 on every line it touched; an unclosed /* stays text."""
     pieces, position = [], 0
-    while (start := text.find("[[", position)) >= 0:
-        end = text.find("]]", start + 2)
+    while (start := text.find("/*", position)) >= 0:
+        end = text.find("*/", start + 2)
         if end < 0:
             break
-        content = text[start + 2 : end]
-        inner = content.split("\n")[1:-1]
-        if any(not line.strip() and line != "  " for line in inner):
-            # The spec: a blank line ends a note unless it holds two spaces. Keep "[[" as text.
-            pieces.append(text[position : start + 2])
-            position = start + 2
+        pieces.append(text[position:start] + "\x00" + "\n\x00" * text.count("\n", start, end))
+        position = end + 2
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _lift_notes(text: str, notes: list[tuple[str, int]]) -> str:
+    pieces, position, end = [], 0, -1
+    while (start := text.find("[[", position)) >= 0:
+        if end < start:  # the closing "]]" found for an earlier "[[" may still be the next one
+            end = text.find("]]", start + 2)
+            if end < 0:
+                break
+        blank = _NOTE_BREAK_RE.search(text, start + 2, end)
+        if blank:
+            # The spec: a blank line ends a note unless it holds two spaces. What opened before
+            # the blank line stays text; look again after it.
+            pieces.append(text[position : blank.start() + 1])
+            position = blank.start() + 1
             continue
+        content = text[start + 2 : end]
         newlines = content.count("\n")
         note = "\n".join(line.strip() for line in content.split("\n")).strip()
         notes.append((note, newlines))
@@ -173,9 +189,9 @@ class _Reader:
 
     def _next_is_blank(self) -> bool:
         """Whether the line after the current one is blank (note lines are looked past)."""
-        for line in self.lines[self.i + 1 :]:
-            if not line.is_note:
-                return line.is_blank
+        for index in range(self.i + 1, len(self.lines)):  # no slice: that would copy the script
+            if not self.lines[index].is_note:
+                return self.lines[index].is_blank
         return True
 
     def _paragraph(self, line: _Line, stripped: str, after_blank: bool) -> bool:
@@ -208,12 +224,9 @@ class _Reader:
             HEADING_RE.match(stripped) and (stripped.upper() == stripped or self._next_is_blank())
         ):
             return False
-        markup = stripped[1:].strip() if forced else stripped
-        number = _SCENE_NUMBER_RE.search(markup)
-        if number:
-            markup = markup[: number.start()].rstrip()
+        markup, number = scene_number(stripped[1:].strip() if forced else stripped)
         self._emit("heading", markup, line.number, line.number, notes=line.notes, forced=forced,
-                   scene_number=number.group(1) if number else "")  # fmt: skip
+                   scene_number=number)  # fmt: skip
         self.i += 1
         return True
 
@@ -225,9 +238,12 @@ class _Reader:
             self._emit("page_break", "", line.number, line.number, notes=line.notes)
             self.i += 1
         elif kind == "section":
-            hashes, title = _SECTION_RE.fullmatch(stripped).groups()
-            self._emit("section", title, line.number, line.number, notes=line.notes,
-                       depth=len(hashes))  # fmt: skip
+            title = stripped.lstrip("#")
+            closing = title.rstrip("#")  # "## Sequence ##": the closing hashes are decoration
+            if closing != title and closing[-1:].isspace():
+                title = closing
+            self._emit("section", title.strip(), line.number, line.number, notes=line.notes,
+                       depth=len(stripped) - len(stripped.lstrip("#")))  # fmt: skip
             self.i += 1
         else:  # a forced transition
             self._emit("transition", stripped[1:].strip(), line.number, line.number,
@@ -319,6 +335,17 @@ class _Reader:
         self._emit("parenthetical", "\n".join(rows), first, last, notes=notes, **speech)
 
 
+def scene_number(heading: str) -> tuple[str, str]:
+    """("INT. HOUSE - DAY", "1A") from "INT. HOUSE - DAY #1A#"; the number is "" when none."""
+    if not heading.endswith("#"):
+        return heading, ""
+    start = heading.rfind("#", 0, len(heading) - 1)
+    number = heading[start + 1 : -1]
+    if start < 0 or not _SCENE_NUMBER_RE.fullmatch(number):
+        return heading, ""
+    return heading[:start].rstrip(), number
+
+
 def marker_kind(stripped: str) -> str:
     """The kind a line's leading marker makes it, wherever the line is; "" for none."""
     if not stripped:
@@ -354,6 +381,8 @@ class Cue:
 
 def parse_cue(stripped: str) -> Cue | None:
     """A character cue ("MARA (V.O.) ^", "@McCLANE"), or None when the line is not one."""
+    if len(stripped) > MAX_CUE_CHARS:
+        return None
     forced = stripped.startswith("@")
     body = stripped[1:].strip() if forced else stripped
     match = _CUE_RE.match(body)

@@ -36,8 +36,9 @@ def decode_text(data: bytes) -> str:
                 ) from error
     if b"\x00" in data:
         raise ScriptError(
-            "The file is not text (it holds NUL bytes, as images and documents do). "
-            "Import a screenplay saved as Fountain, plain text or Final Draft."
+            "The file is not text Slate can read (it holds NUL bytes, as images, documents and "
+            "UTF-16 text without a byte-order mark do). Save the script as UTF-8 Fountain, "
+            "plain text or Final Draft and import again."
         )
     try:
         text = data.decode("utf-8")
