@@ -1127,3 +1127,16 @@ def test_hostile_lines_are_read_like_any_other():
     assert [e.kind for e in spaced.elements] == ["action"]
     heading = parse_fountain("." + "A" * 100_000 + " #1#\n").elements[0]
     assert (heading.kind, heading.scene_number, len(heading.text)) == ("heading", "1", 100_000)
+
+
+def test_prompts_give_characters_their_full_names_and_places_plain_words():
+    screenplay = parse_fountain(fixture("brick-and-steel-crlf.fountain"))
+    establishing, door = beats(screenplay, 0)[:2]
+    assert establishing.prompt == (
+        "Extreme wide shot. Exterior, Brick's patio, day. A gorgeous day. The sun is shining. "
+        "But Brick Braddock, retired police detective, is sitting quietly, contemplating -- something."
+    )
+    assert door.prompt.startswith(
+        "Medium shot. Exterior, Brick's patio, day. The screen door slides"
+    )
+    assert "Dick Steel" in door.prompt

@@ -248,9 +248,7 @@ class _Shots:
         self.heading = heading
         self.caps_mentions = mention_finder(speakers)
         self.any_mentions = mention_finder(speakers, title_case=True)
-        place = [
-            _plain_words(part, self.caps_mentions) for part in (scene.location, scene.time_of_day)
-        ]
+        place = [_soften(part, self.caps_mentions) for part in (scene.location, scene.time_of_day)]
         self.place = ", ".join(part for part in place if part)
         self.setting = ", ".join(
             part for part in (_SETTINGS.get(scene.int_ext, ""), self.place) if part
@@ -350,8 +348,16 @@ def _milliseconds(seconds: float) -> int:
 
 
 def _plain_words(text: str, caps_mentions) -> str:
-    """Capitals are for the page: in a prompt characters read "Mara", anything else lower case."""
-    return _CAPITALS_RE.sub(lambda match: _soften(match.group(), caps_mentions), text)
+    """Capitals are for the page: in a prompt characters read "Mara", anything else lower case.
+    A short run of capitals holding a speaker is their full name ("BRICK BRADDOCK")."""
+
+    def soften(match: re.Match) -> str:
+        capitals = match.group()
+        if len(capitals.split()) <= 3 and caps_mentions(capitals):
+            return title_cased(capitals)
+        return _soften(capitals, caps_mentions)
+
+    return _CAPITALS_RE.sub(soften, text)
 
 
 def _soften(capitals: str, caps_mentions) -> str:
