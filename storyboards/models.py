@@ -111,11 +111,11 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
 
-# --- Screenplay structure: shaped now so panels can link to script lines later ---------------
+# --- Screenplay: the script is Fountain text; every save is a version ------------------------
 
 
 class Script(models.Model):
-    class Format(models.TextChoices):
+    class Format(models.TextChoices):  # where the first version came from
         FOUNTAIN = "fountain", "Fountain"
         FDX = "fdx", "Final Draft (FDX)"
         PLAIN = "plain", "Plain text"
@@ -123,26 +123,64 @@ class Script(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scripts")
     title = models.CharField(max_length=200)
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.FOUNTAIN)
-    source = models.TextField(blank=True)
+    source = models.TextField(blank=True)  # the latest version's text, always Fountain
+    version = models.PositiveIntegerField(default=1)  # the latest version's number
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
 
     def __str__(self):
         return self.title
 
 
+class ScriptVersion(models.Model):
+    """Every save, import, merge or restore: kept whole, so any two can be compared."""
+
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    note = models.CharField(max_length=200, blank=True)  # "Imported from pilot.fdx", "Restored 3"
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["script", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["script", "number"], name="script_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.script} v{self.number}"
+
+
 class Scene(models.Model):
+    """A scene of the script's latest version. A scene cut from the script is kept (`removed`),
+    so storyboards made from it keep their link and say so."""
+
     script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="scenes")
+    element_id = models.CharField(max_length=64, blank=True)  # its heading's stable element id
     position = models.PositiveIntegerField()
     number = models.CharField(max_length=16, blank=True)
     heading = models.CharField(max_length=300)  # INT. DINER - NIGHT
+    int_ext = models.CharField(max_length=8, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    time_of_day = models.CharField(max_length=60, blank=True)
+    characters = models.JSONField(default=list, blank=True)
+    estimated_seconds = models.FloatField(default=0)
     first_line = models.PositiveIntegerField(null=True, blank=True)
     last_line = models.PositiveIntegerField(null=True, blank=True)
+    removed = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["script", "position"]
+        ordering = ["script", "removed", "position"]
+        indexes = [models.Index(fields=["script", "element_id"])]
 
     def __str__(self):
         return self.heading
@@ -152,10 +190,14 @@ class Character(models.Model):
     """Carried into every prompt that names it: consistency needs structure."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="characters")
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=120)  # as the script cues it: MARA
+    description = models.TextField(blank=True)  # what the camera sees: age, build, clothes
+    seed = models.BigIntegerField(null=True, blank=True)  # pinned: the same face take after take
+    reference = models.FileField(upload_to="references/", blank=True)
+    from_script = models.BooleanField(default=False)  # found in a script, not typed in
 
     class Meta:
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="character_name_unique")
         ]
@@ -166,10 +208,13 @@ class Character(models.Model):
 
 class Location(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="locations")
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120)  # as the headings name it: DINER
     description = models.TextField(blank=True)
+    reference = models.FileField(upload_to="references/", blank=True)
+    from_script = models.BooleanField(default=False)
 
     class Meta:
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="location_name_unique")
         ]
@@ -179,10 +224,18 @@ class Location(models.Model):
 
 
 class StylePreset(models.Model):
+    """A look shared by a project's boards ("graphite storyboard sketch"); a panel may override."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="style_presets")
     name = models.CharField(max_length=120)
-    prompt_suffix = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)  # added to every prompt that uses the style
     negative_prompt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="style_preset_name_unique")
+        ]
 
     def __str__(self):
         return self.name
@@ -205,6 +258,9 @@ class Storyboard(models.Model):
     title = models.CharField(max_length=200)
     script = models.ForeignKey(
         Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="storyboards"
+    )
+    scene = models.ForeignKey(
+        Scene, null=True, blank=True, on_delete=models.SET_NULL, related_name="storyboards"
     )
     style_preset = models.ForeignKey(
         StylePreset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -249,6 +305,13 @@ class CameraMove(models.TextChoices):
     STEADICAM = "steadicam", "Steadicam"
 
 
+class ScriptStatus(models.TextChoices):
+    UNLINKED = "", "Not linked"
+    LINKED = "linked", "Linked"
+    CHANGED = "changed", "Script changed"
+    REMOVED = "removed", "Removed from script"
+
+
 class LivePanels(models.Manager):
     """Panels on the board. A deleted panel is kept (with its takes and comments) so that undo
     brings it back whole; only `Panel.all_objects` sees it."""
@@ -277,8 +340,18 @@ class Panel(models.Model):
     scene = models.ForeignKey(
         Scene, null=True, blank=True, on_delete=models.SET_NULL, related_name="panels"
     )
+    # The script elements the panel came from, re-mapped on every save of the script: their
+    # stable ids, the text the panel took from them, and whether the script still says it.
+    script_elements = models.JSONField(default=list, blank=True)
+    script_text = models.TextField(blank=True)
+    script_status = models.CharField(
+        max_length=8, choices=ScriptStatus.choices, blank=True, default=""
+    )
     script_first_line = models.PositiveIntegerField(null=True, blank=True)
     script_last_line = models.PositiveIntegerField(null=True, blank=True)
+    style_preset = models.ForeignKey(  # overrides the board's style for this panel
+        StylePreset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
