@@ -111,8 +111,19 @@ class PanelOut(Schema):
     duration_ms: int
     aspect_ratio: str
     selected_take: int | None = Field(alias="selected_take_id")
+    scene: int | None = Field(alias="scene_id")
+    style_preset: int | None = Field(alias="style_preset_id")
+    # null: not made from a script; linked; changed (the script now reads differently:
+    # POST /api/panels/{id}/resync takes the new text); removed (its lines left the script)
+    script_status: Literal["linked", "changed", "removed"] | None
+    script_first_line: int | None
+    script_last_line: int | None
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_script_status(panel):
+        return panel.script_status or None
 
 
 class StoryboardOut(Schema):

@@ -14,7 +14,19 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from .models import Action, Comment, Membership, Panel, Project, Storyboard
+from .models import (
+    Action,
+    Character,
+    Comment,
+    Location,
+    Membership,
+    Panel,
+    Project,
+    Scene,
+    Script,
+    Storyboard,
+    StylePreset,
+)
 
 
 def membership_get(*, user, project_id: int) -> Membership:
@@ -191,3 +203,96 @@ def project_deletion_summary(project: Project) -> dict[str, int]:
         "scripts": project.scripts.count(),
         "members": project.memberships.count(),
     }
+
+
+# --- scripts, scenes, cast -------------------------------------------------------------------
+
+
+def _owned_by_member(model, pk: int, user, action: Action, project_of):
+    """One object of a project-owned kind and the membership: 404 for outsiders, 403 for a
+    role without `action` (the same contract as every other *_get_for_member)."""
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    membership = membership_get(user=user, project_id=project_of(obj))
+    require(membership, action)
+    return obj, membership
+
+
+def script_get_for_member(*, user, script_id: int, action: Action = Action.READ):
+    return _owned_by_member(Script, script_id, user, action, lambda s: s.project_id)
+
+
+def scene_get_for_member(*, user, scene_id: int, action: Action = Action.READ):
+    scene = Scene.objects.select_related("script").filter(pk=scene_id).first()
+    if scene is None:
+        raise Http404
+    membership = membership_get(user=user, project_id=scene.script.project_id)
+    require(membership, action)
+    return scene, membership
+
+
+def character_get_for_member(*, user, character_id: int, action: Action = Action.READ):
+    return _owned_by_member(Character, character_id, user, action, lambda c: c.project_id)
+
+
+def location_get_for_member(*, user, location_id: int, action: Action = Action.READ):
+    return _owned_by_member(Location, location_id, user, action, lambda c: c.project_id)
+
+
+def style_preset_get_for_member(*, user, preset_id: int, action: Action = Action.READ):
+    return _owned_by_member(StylePreset, preset_id, user, action, lambda c: c.project_id)
+
+
+def scripts_for_project(*, project: Project) -> QuerySet[Script]:
+    return project.scripts.annotate(
+        scene_count=Count("scenes", filter=Q(scenes__removed=False))
+    ).order_by("created_at", "id")
+
+
+def script_breakdown(*, script: Script) -> list[dict]:
+    """The scene list with what each scene's storyboards hold: panels and their running time
+    against the scene's estimate. Two queries however long the script."""
+    scenes = list(script.scenes.all())
+    boards = (
+        Storyboard.objects.filter(scene__in=scenes)
+        .annotate(
+            panel_count=Count("panels", filter=Q(panels__deleted_at__isnull=True)),
+            duration_ms=Coalesce(
+                Sum("panels__duration_ms", filter=Q(panels__deleted_at__isnull=True)), 0
+            ),
+        )  # fmt: skip
+        .order_by("created_at")
+    )
+    by_scene: dict[int, list[dict]] = {}
+    for board in boards:
+        by_scene.setdefault(board.scene_id, []).append({
+            "id": board.id, "title": board.title, "panels": board.panel_count,
+            "duration_s": board.duration_ms / 1000,
+        })  # fmt: skip
+    rows = []
+    for scene in scenes:
+        if scene.removed and scene.id not in by_scene:
+            continue  # cut from the script and never boarded: nothing to show
+        rows.append({"scene": scene, "storyboards": by_scene.get(scene.id, []),
+                     "estimated_seconds": scene.estimated_seconds})  # fmt: skip
+    return rows
+
+
+def version_diff(*, script: Script, a: int, b: int) -> list[dict]:
+    """Line rows between two versions: {op: ' ' | '-' | '+', old, new, text} with line numbers."""
+    from difflib import SequenceMatcher
+
+    texts = dict(script.versions.filter(number__in=(a, b)).values_list("number", "text"))
+    if a not in texts or b not in texts:
+        raise Http404
+    old, new = texts[a].split("\n"), texts[b].split("\n")
+    rows = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows += [{"op": " ", "old": i1 + k + 1, "new": j1 + k + 1, "text": old[i1 + k]}
+                     for k in range(i2 - i1)]  # fmt: skip
+            continue
+        rows += [{"op": "-", "old": i + 1, "new": None, "text": old[i]} for i in range(i1, i2)]
+        rows += [{"op": "+", "old": None, "new": j + 1, "text": new[j]} for j in range(j1, j2)]
+    return rows

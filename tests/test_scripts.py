@@ -1,0 +1,337 @@
+"""Scripts (issue 10): the API contract, versions and merges, the breakdown, "Storyboard this
+scene", and panels that follow their script through edits."""
+
+import pytest
+
+from storyboards import scripts
+from storyboards.models import (
+    Character,
+    Location,
+    Panel,
+    Scene,
+    Script,
+    ScriptVersion,
+    Storyboard,
+)
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.django_db
+
+DINER = """Title: Night Shift
+Author: Dana
+
+INT. DINER - NIGHT
+
+Rain streaks the windows. MARA slides into a booth.
+
+MARA
+(quietly)
+We should go.
+
+JOHN
+Not yet.
+
+EXT. PARKING LOT - CONTINUOUS
+
+Mara runs to the car.
+"""
+
+
+def send(client, user, method, path, body=None, **extra):
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
+    if body is not None and "data" not in extra:
+        extra.update(data=body, content_type="application/json")
+    return getattr(client, method)(f"/api{path}", headers=headers, **extra)
+
+
+@pytest.fixture
+def script(project, dana):
+    return scripts.script_create(project=project, user=dana, title="Night Shift", text=DINER)
+
+
+# --- the contract --------------------------------------------------------------------------
+
+
+def test_create_get_and_save_versions(client, project, dana):
+    made = send(client, dana, "post", f"/projects/{project.id}/scripts",
+                {"title": "Pilot", "text": DINER})  # fmt: skip
+    assert made.status_code == 201
+    body = made.json()
+    assert body["version"] == 1 and set(body) >= {"id", "version"}
+    got = send(client, dana, "get", f"/scripts/{body['id']}").json()
+    assert got["title"] == "Pilot" and got["version"] == 1 and got["text"] == DINER
+    saved = send(client, dana, "put", f"/scripts/{body['id']}",
+                 {"text": DINER + "\nMara drives.\n", "base_version": 1})  # fmt: skip
+    assert saved.status_code == 200 and saved.json()["version"] == 2
+    assert [
+        v["number"] for v in send(client, dana, "get", f"/scripts/{body['id']}/versions").json()
+    ] == [2, 1]
+
+
+def test_second_save_of_the_same_version_is_refused_with_a_merge(client, script, dana, arti):
+    first = DINER.replace("Rain streaks", "Heavy rain streaks")
+    second = DINER.replace("Mara runs to the car.", "Mara sprints to the car.")
+    assert send(client, dana, "put", f"/scripts/{script.id}",
+                {"text": first, "base_version": 1}).status_code == 200  # fmt: skip
+    refused = send(
+        client, arti, "put", f"/scripts/{script.id}", {"text": second, "base_version": 1}
+    )
+    assert refused.status_code == 409
+    body = refused.json()
+    assert "dana saved version 2" in body["detail"] and body["latest_version"] == 2
+    assert body["latest_text"] == first and body["conflicts"] == 0
+    # both edits survive in the merge: nothing lost
+    assert "Heavy rain streaks" in body["merged"] and "Mara sprints" in body["merged"]
+    script.refresh_from_db()
+    assert script.version == 2 and script.source == first  # the refused save wrote nothing
+    assert ScriptVersion.objects.filter(script=script).count() == 2
+    again = send(client, arti, "put", f"/scripts/{script.id}",
+                 {"text": body["merged"], "base_version": 2})  # fmt: skip
+    assert again.status_code == 200 and again.json()["version"] == 3
+
+
+def test_overlapping_edits_are_marked_as_conflicts(script, dana, arti):
+    scripts.script_save(script=script, user=dana, text=DINER.replace("Not yet.", "No."),
+                        base_version=1)  # fmt: skip
+    with pytest.raises(scripts.ScriptConflict) as refused:
+        scripts.script_save(script=script, user=arti, text=DINER.replace("Not yet.", "Never."),
+                            base_version=1)  # fmt: skip
+    assert refused.value.conflicts == 1
+    assert "<<<<<<< yours\nNever.\n=======\nNo.\n>>>>>>> version 2" in refused.value.merged
+
+
+def test_scenes_in_order_with_their_breakdown(client, script, dana):
+    scenes = send(client, dana, "get", f"/scripts/{script.id}/scenes").json()
+    assert [s["heading"] for s in scenes] == ["INT. DINER - NIGHT", "EXT. PARKING LOT - CONTINUOUS"]
+    first = scenes[0]
+    assert first["number"] == "1" and first["int_ext"] == "INT" and first["location"] == "DINER"
+    assert first["time_of_day"] == "NIGHT" and first["characters"] == ["MARA", "JOHN"]
+    assert first["estimated_seconds"] > 0
+    assert set(first) >= {"id", "number", "heading", "int_ext", "location", "time_of_day",
+                          "characters", "estimated_seconds"}  # fmt: skip
+
+
+def test_characters_and_locations_found_in_the_script(client, script, project, dana):
+    names = [
+        c["name"] for c in send(client, dana, "get", f"/projects/{project.id}/characters").json()
+    ]
+    assert names == ["JOHN", "MARA"]
+    assert set(Location.objects.filter(project=project).values_list("name", flat=True)) == {
+        "DINER", "PARKING LOT"}  # fmt: skip
+    mara = Character.objects.get(project=project, name="MARA")
+    scripts.character_update(character=mara, description="thirties, red raincoat", seed=7)
+    scripts.script_save(script=script, user=dana, text=DINER + "\nMARA\nGo!\n", base_version=1)
+    mara.refresh_from_db()
+    assert mara.description == "thirties, red raincoat" and mara.seed == 7  # never overwritten
+
+
+def test_import_fdx_and_fountain(client, project, dana):
+    fdx = b"""<?xml version="1.0" encoding="UTF-8"?>
+<FinalDraft DocumentType="Script" Version="5"><Content>
+<Paragraph Type="Scene Heading" Number="4A"><Text>inT. </Text><Text Style="AllCaps">sUTTER HOUSE - DAY</Text></Paragraph>
+<Paragraph Type="Action"><Text>Dust in the light.</Text></Paragraph>
+</Content></FinalDraft>"""
+    made = send(client, dana, "post", f"/projects/{project.id}/scripts/import",
+                data={"file": _upload("sutter.fdx", fdx)})  # fmt: skip
+    assert made.status_code == 201
+    script = Script.objects.get(pk=made.json()["id"])
+    assert script.format == "fdx" and "INT. SUTTER HOUSE - DAY #4A#" in script.source
+    scene = script.scenes.get()
+    assert (scene.number, scene.location, scene.time_of_day) == ("4A", "SUTTER HOUSE", "DAY")
+    plain = send(client, dana, "post", f"/projects/{project.id}/scripts/import",
+                 data={"file": _upload("pilot.fountain", DINER.encode())})  # fmt: skip
+    assert plain.status_code == 201 and plain.json()["title"] == "Night Shift"
+
+
+def _upload(name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("big.fountain", b"INT. A - DAY\n\n" + b"x" * (20 * 1024 * 1024), "at most 5 MB"),
+        ("noise.fountain", bytes(range(256)) * 40, "not"),
+        ("latin.txt", "INT. CAF\u00c9 - DAY\n".encode("latin-1"), "UTF-8"),
+        ("broken.fdx", b"<FinalDraft><Content><Paragraph Type='Action'><Text>hi</Content>", "damaged"),
+        ("bomb.fdx", b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+         b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><FinalDraft>&b;</FinalDraft>', "refuses"),
+        ("xxe.fdx", b'<?xml version="1.0"?><!DOCTYPE f [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+         b"<FinalDraft><Content><Paragraph Type='Action'><Text>&x;</Text></Paragraph></Content>"
+         b"</FinalDraft>", "refuses"),
+        ("movie.pdf", b"%PDF-1.4", ".fdx"),
+    ],
+)  # fmt: skip
+def test_bad_files_are_refused_and_nothing_is_written(client, project, dana, name, data, words):
+    answer = send(client, dana, "post", f"/projects/{project.id}/scripts/import",
+                  data={"file": _upload(name, data)})  # fmt: skip
+    assert answer.status_code in (413, 422)
+    assert words in str(answer.json()["detail"])
+    assert "root:" not in str(answer.json())
+    assert not Script.objects.exists() and not Character.objects.exists()
+
+
+def test_non_members_get_404_and_viewers_cannot_save(client, script, vic, olga):
+    for path in (f"/scripts/{script.id}", f"/scripts/{script.id}/scenes",
+                 f"/projects/{script.project_id}/characters", f"/scripts/{script.id}/versions"):  # fmt: skip
+        assert send(client, olga, "get", path).status_code == 404
+    assert send(client, olga, "put", f"/scripts/{script.id}",
+                {"text": "x", "base_version": 1}).status_code == 404  # fmt: skip
+    assert send(client, vic, "get", f"/scripts/{script.id}").status_code == 200
+    assert send(client, vic, "put", f"/scripts/{script.id}",
+                {"text": "x", "base_version": 1}).status_code == 403  # fmt: skip
+    scene = script.scenes.first()
+    assert send(client, olga, "post", f"/scenes/{scene.id}/storyboard").status_code == 404
+    assert send(client, vic, "post", f"/scenes/{scene.id}/storyboard").status_code == 403
+    script.refresh_from_db()
+    assert script.version == 1
+
+
+def test_diff_and_restore(client, script, dana):
+    scripts.script_save(script=script, user=dana, text=DINER.replace("Not yet.", "Now."),
+                        base_version=1)  # fmt: skip
+    rows = send(client, dana, "get", f"/scripts/{script.id}/diff?a=1&b=2").json()
+    assert {"op": "-", "old": 13, "new": None, "text": "Not yet."} in rows
+    assert {"op": "+", "old": None, "new": 13, "text": "Now."} in rows
+    restored = send(client, dana, "post", f"/scripts/{script.id}/restore", {"number": 1}).json()
+    assert restored["version"] == 3 and restored["text"] == DINER
+    assert ScriptVersion.objects.get(script=script, number=3).note == "Restored version 1"
+
+
+# --- storyboard this scene -----------------------------------------------------------------
+
+
+def test_storyboard_this_scene_suggests_linked_panels(client, script, dana):
+    scene = script.scenes.get(position=0)
+    made = send(client, dana, "post", f"/scenes/{scene.id}/storyboard")
+    assert made.status_code == 201
+    board = made.json()
+    panels = board["panels"]
+    assert len(panels) >= 2 and all(p["script_status"] == "linked" for p in panels)
+    assert panels[0]["shot_type"] in ("ws", "ews") and "diner" in panels[0]["prompt"].lower()
+    spoken = [p for p in panels if p["dialogue"]]
+    assert spoken and "MARA\n(quietly)\nWe should go." in spoken[0]["dialogue"]
+    assert Storyboard.objects.get(pk=board["id"]).scene == scene
+    again = send(client, dana, "get", f"/storyboards/{board['id']}").json()
+    assert [p["script_status"] for p in again["panels"]] == ["linked"] * len(panels)
+
+
+def test_panel_breaks_marked_in_the_script_are_honoured(project, dana):
+    text = """INT. VAULT - NIGHT
+
+The door swings open.
+
+[[panel: CU on the lock]]
+
+Sparks. The lock melts.
+
+[[panel]]
+
+MARA
+Now.
+"""
+    script = scripts.script_create(project=project, user=dana, title="Vault", text=text)
+    board = scripts.storyboard_from_scene(scene=script.scenes.get(), user=dana)
+    panels = list(board.panels.order_by("position"))
+    assert [p.action for p in panels] == ["The door swings open.", "Sparks. The lock melts.", ""]
+    assert panels[1].shot_type == "cu" and panels[1].notes == "CU on the lock"
+    assert panels[2].dialogue == "MARA\nNow."
+
+
+# --- panels follow the script ----------------------------------------------------------------
+
+
+@pytest.fixture
+def board(script, dana):
+    return scripts.storyboard_from_scene(scene=script.scenes.get(position=0), user=dana)
+
+
+def _statuses(board):
+    return {p.action or p.dialogue: p.script_status for p in Panel.objects.filter(storyboard=board)}
+
+
+def test_lines_added_above_keep_every_panel_linked_with_shifted_lines(script, board, dana):
+    before = {p.id: p.script_first_line for p in board.panels.all()}
+    text = DINER.replace("INT. DINER", "A prologue line.\n\nINT. DINER", 1)
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    for panel in board.panels.all():
+        assert panel.script_status == "linked"
+        assert panel.script_first_line == before[panel.id] + 2
+
+
+def test_an_edit_flags_changed_and_resync_takes_the_new_text(client, script, board, dana):
+    spoken = board.panels.exclude(dialogue="").first()
+    spoken.notes = "keep my note"
+    spoken.save()
+    text = DINER.replace("We should go.", "We have to go. Now.")
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    spoken.refresh_from_db()
+    assert spoken.script_status == "changed"
+    assert "We should go." in spoken.dialogue  # nothing changes until someone decides
+    others = board.panels.exclude(pk=spoken.pk)
+    assert set(others.values_list("script_status", flat=True)) == {"linked"}
+    answer = send(client, dana, "post", f"/panels/{spoken.id}/resync")
+    assert answer.status_code == 200 and answer.json()["script_status"] == "linked"
+    spoken.refresh_from_db()
+    assert "We have to go. Now." in spoken.dialogue and spoken.notes == "keep my note"
+    assert send(client, dana, "post", f"/panels/{spoken.id}/resync").status_code == 409
+
+
+def test_a_cut_flags_removed_and_the_panel_is_kept(client, script, board, dana):
+    spoken = board.panels.exclude(dialogue="").first()
+    count = board.panels.count()
+    text = DINER.replace("MARA\n(quietly)\nWe should go.\n\nJOHN\nNot yet.\n\n", "")
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    spoken.refresh_from_db()
+    assert spoken.script_status == "removed" and "We should go." in spoken.dialogue
+    assert board.panels.count() == count  # a script change never deletes a panel
+    assert send(client, dana, "post", f"/panels/{spoken.id}/resync").status_code == 409
+    # restoring the script brings the link back
+    scripts.script_restore(script=script, user=dana, number=1)
+    spoken.refresh_from_db()
+    assert spoken.script_status == "linked"
+
+
+def test_keep_accepts_a_change_without_taking_it(script, board, dana):
+    spoken = board.panels.exclude(dialogue="").first()
+    scripts.script_save(script=script, user=dana,
+                        text=DINER.replace("Not yet.", "Not now."), base_version=1)  # fmt: skip
+    spoken.refresh_from_db()
+    assert spoken.script_status == "changed"
+    scripts.panel_keep(panel=spoken)
+    spoken.refresh_from_db()
+    assert spoken.script_status == "linked" and "Not yet." in spoken.dialogue
+
+
+def test_moved_content_is_followed(script, board, dana):
+    action = board.panels.get(action__startswith="Rain")
+    text = DINER.replace("Rain streaks the windows. MARA slides into a booth.\n\n", "")
+    text = text.replace("Mara runs to the car.", "Mara runs to the car.\n\n"
+                        "Rain streaks the windows. MARA slides into a booth.")  # fmt: skip
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    action.refresh_from_db()
+    assert action.script_status == "linked" and action.script_last_line > 15
+
+
+def test_heading_edit_keeps_the_scene_and_its_boards(script, board, dana):
+    scene = board.scene
+    scripts.script_save(script=script, user=dana,
+                        text=DINER.replace("INT. DINER - NIGHT", "INT. DINER - DAWN"), base_version=1)  # fmt: skip
+    scene.refresh_from_db()
+    assert scene.time_of_day == "DAWN" and not scene.removed
+    assert Scene.objects.filter(script=script, removed=False).count() == 2
+
+
+def test_a_status_change_reaches_open_boards_live(
+    script, board, dana, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    with mock.patch("storyboards.scripts.publish") as publish, \
+            django_capture_on_commit_callbacks(execute=True):  # fmt: skip
+        scripts.script_save(script=script, user=dana,
+                            text=DINER.replace("Not yet.", "Not now."), base_version=1)  # fmt: skip
+    spoken = board.panels.exclude(dialogue="").first()
+    publish.assert_called_once_with(board.id, "panel.updated", {"panel": spoken.id})
