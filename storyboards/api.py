@@ -69,6 +69,7 @@ class StoryboardPatch(Schema):
     title: Name | None = None
     aspect_ratio: Literal[tuple(AspectRatio.values)] | None = None
     apply_to_panels: bool = False  # reframe every panel on the board to `aspect_ratio` too
+    style_preset: Id | None = Field(None, description="the board's style; null: none")
 
 
 class ProjectPatch(Schema):
@@ -94,6 +95,7 @@ class PanelNew(PanelFields):
 
 class PanelPatch(PanelFields):
     selected_take: Id | None = None
+    style_preset: Id | None = Field(None, description="a style of the project; null: the board's")
     position: int | None = Field(None, ge=0, le=100_000)
 
 
@@ -131,6 +133,9 @@ class StoryboardOut(Schema):
     project: int = Field(alias="project_id")
     title: str
     aspect_ratio: str
+    script: int | None = Field(None, alias="script_id")
+    scene: int | None = Field(None, alias="scene_id")
+    style_preset: int | None = Field(None, alias="style_preset_id")
     created_at: datetime
     panels: list[PanelOut]
 
@@ -241,6 +246,8 @@ def _storyboard_out(storyboard) -> dict:
     return {
         "id": storyboard.id, "project_id": storyboard.project_id, "title": storyboard.title,
         "aspect_ratio": storyboard.aspect_ratio, "created_at": storyboard.created_at,
+        "script_id": storyboard.script_id, "scene_id": storyboard.scene_id,
+        "style_preset_id": storyboard.style_preset_id,
         "panels": list(storyboard.panels.order_by("position")),
     }  # fmt: skip
 
@@ -317,7 +324,9 @@ def update_storyboard(request, storyboard_id: PathId, body: StoryboardPatch):
     storyboard, membership = selectors.storyboard_get_for_member(
         user=request.user, storyboard_id=storyboard_id, action=Action.EDIT
     )
-    return _storyboard_out(services.storyboard_update(storyboard=storyboard, **body.dict()))
+    return _storyboard_out(
+        services.storyboard_update(storyboard=storyboard, **body.dict(exclude_unset=True))
+    )
 
 
 @router.delete("/storyboards/{storyboard_id}", response={204: None, **ERRORS})

@@ -19,7 +19,7 @@ from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
 
-from . import selectors, services
+from . import scripts, selectors, services
 from .models import AspectRatio, CameraMove, Comment, Panel, ShotType, Storyboard
 
 BLANK = (
@@ -143,6 +143,22 @@ def inspector(panel: Panel, membership) -> dict:
         "aspect_ratios": AspectRatio.choices, "prompt_limit": settings.SLATE_MAX_PROMPT,
         "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
         "limits": {"guidance": take_services.GUIDANCE_RANGE, "min_frames": take_services.MIN_FRAMES},
+        "script_link": script_link(panel),
+        "styles": list(panel.storyboard.project.style_presets.order_by("name")),
+    }  # fmt: skip
+
+
+def script_link(panel: Panel) -> dict | None:
+    """Where a panel made from a script stands: the text it took and what the script says now."""
+    if not panel.script_status or panel.scene_id is None:
+        return None
+    script = panel.scene.script
+    link = scripts.link_of(panel, scripts.parsed_latest(script))
+    return {
+        "panel": panel, "script": script, "status": panel.script_status,
+        "label": panel.get_script_status_display(), "before": panel.script_text,
+        "after": link.text, "first_line": panel.script_first_line,
+        "last_line": panel.script_last_line,
     }  # fmt: skip
 
 

@@ -61,6 +61,19 @@ def parsed(text: str) -> sp.Screenplay:
     return sp.parse_fountain(text)
 
 
+_latest: dict[tuple[int, int], sp.Screenplay] = {}
+
+
+def parsed_latest(script: Script) -> sp.Screenplay:
+    """The latest version, read once per process and version (inspectors open it often)."""
+    key = (script.pk, script.version)
+    if key not in _latest:
+        if len(_latest) > 32:
+            _latest.clear()
+        _latest[key] = parsed(script.source)
+    return _latest[key]
+
+
 def _check_script_text(text: str) -> str:
     _check_text("text", text)
     if len(text) > SCRIPT_LIMIT:
@@ -514,10 +527,9 @@ def location_update(
 
 
 def _set_reference(entity, reference: UploadedFile | None, clear: bool) -> None:
+    """The old image's file stays: takes conditioned on it still name it."""
     _check_reference(reference)
-    if (clear or reference is not None) and entity.reference:
-        old = entity.reference.name
-        transaction.on_commit(lambda: entity.reference.storage.delete(old))
+    if clear or reference is not None:
         entity.reference = ""
     if reference is not None:
         entity.reference.save(f"{entity.project_id}-{reference.name[-60:]}", reference, save=False)

@@ -28,6 +28,7 @@ from .models import (
     Project,
     Role,
     Storyboard,
+    StylePreset,
 )
 from .selectors import membership_get, require
 
@@ -304,8 +305,10 @@ def panel_update(
     shot_type: str | None = None, camera_move: str | None = None, action: str | None = None,
     dialogue: str | None = None, notes: str | None = None, duration_ms: int | None = None,
     aspect_ratio: str | None = None, selected_take: int | None | object = UNCHANGED,
+    style_preset: int | None | object = UNCHANGED,
 ) -> Panel:  # fmt: skip
-    """Change the fields given (None: unchanged) and, if given, the selected take (None: none).
+    """Change the fields given (None: unchanged) and, if given, the selected take (None: none)
+    and the style override (None: the board's style).
     Keyword-only and typed: a misspelled field is a TypeError, never silently dropped."""
     fields = _given(
         prompt=prompt, negative_prompt=negative_prompt, shot_type=shot_type,
@@ -322,6 +325,9 @@ def panel_update(
             raise ValidationError({"selected_take": "Pick a finished take of this panel."})
         panel.selected_take = take
         changed.append("selected_take")
+    if style_preset is not UNCHANGED:
+        panel.style_preset = _preset_of(panel.storyboard.project_id, style_preset)
+        changed.append("style_preset")
     _clean_panel(panel)
     panel.save(update_fields=[*changed, "updated_at"])
     publish(
@@ -380,9 +386,19 @@ def _check_name(field: str, text: str, missing: str) -> str:
 
 
 @transaction.atomic
+def _preset_of(project_id: int, preset_id: int | None):
+    """A style preset of this project (None: no preset), else a clear error."""
+    if preset_id is None:
+        return None
+    preset = StylePreset.objects.filter(pk=preset_id, project_id=project_id).first()
+    if preset is None:
+        raise ValidationError({"style_preset": "Pick a style of this project."})
+    return preset
+
+
 def storyboard_update(
     *, storyboard: Storyboard, title: str | None = None, aspect_ratio: str | None = None,
-    apply_to_panels: bool = False,
+    apply_to_panels: bool = False, style_preset: int | None | object = UNCHANGED,
 ) -> Storyboard:  # fmt: skip
     """Rename the board or change the frame shape new panels get. `apply_to_panels` reframes
     every panel on the board to it as well (deleted panels keep theirs, as they were)."""
@@ -394,11 +410,14 @@ def storyboard_update(
         )
     # The board's lock: a panel added meanwhile is either reframed here or takes the new shape.
     Storyboard.objects.select_for_update().get(pk=storyboard.pk)
-    storyboard.refresh_from_db(fields=["title", "aspect_ratio"])
+    storyboard.refresh_from_db(fields=["title", "aspect_ratio", "style_preset"])
     wanted = {"title": title, "aspect_ratio": aspect_ratio}
     changed = [f for f, v in wanted.items() if v is not None and v != getattr(storyboard, f)]
     for field in changed:
         setattr(storyboard, field, wanted[field])
+    if style_preset is not UNCHANGED:
+        storyboard.style_preset = _preset_of(storyboard.project_id, style_preset)
+        changed.append("style_preset")
     if changed:
         storyboard.save(update_fields=changed)
         publish(storyboard.id, "storyboard.updated", {"storyboard": storyboard.id})

@@ -28,8 +28,8 @@ from studio.auth import request_user
 from studio.errors import Conflict, TooMany
 from studio.events import current_sequence
 
-from . import presenters, selectors, services
-from .models import Action, AspectRatio, CameraMove, Role, ShotType
+from . import presenters, scripts, selectors, services
+from .models import Action, AspectRatio, CameraMove, Character, Location, Role, ShotType
 
 
 def _errors(error: ValidationError) -> str:
@@ -201,6 +201,8 @@ def _panel_fields(post) -> dict:
     fields = {
         name: post[name] for name in services.PANEL_FIELDS if name in post and name != "duration_ms"
     }
+    if "style_preset" in post:
+        fields["style_preset"] = _preset_id(post["style_preset"])
     if post.get("duration_s"):
         try:
             fields["duration_ms"] = round(float(post["duration_s"]) * 1000)
@@ -309,6 +311,33 @@ def panel_restore(request, panel_id: int):
     except ValidationError as e:  # restored meanwhile, by another click
         return _notice(request, None, _errors(e), status=_status(e))
     return _placed(request, panel, membership, moved=False)
+
+
+@login_required
+@require_POST
+def panel_resync(request, panel_id: int):
+    """The panel takes the script's current text (its frame, takes and notes stay)."""
+    return _script_decision(request, panel_id, scripts.panel_resync)
+
+
+@login_required
+@require_POST
+def panel_keep(request, panel_id: int):
+    """The panel stays as it is; a removed one lets go of the script."""
+    return _script_decision(request, panel_id, scripts.panel_keep)
+
+
+def _script_decision(request, panel_id: int, decide):
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
+    try:
+        panel = decide(panel=panel)
+    except ValidationError as e:  # decided meanwhile by someone else
+        return _notice(request, panel.id, _errors(e), status=_status(e))
+    link = presenters.script_link(panel)
+    return render(request, "storyboards/_panel_script.html", {"link": link, "panel": panel,
+                                                               "can_edit": membership.can_edit})  # fmt: skip
 
 
 @login_required
@@ -475,8 +504,20 @@ def project_delete(request, project_id: int):
 def _settings_form(post) -> dict:
     """The settings form as storyboard_update takes it; a field the form lacks stays as it is
     (the project page's rename sends only the title)."""
-    return {"title": post.get("title"), "aspect_ratio": post.get("aspect_ratio") or None,
+    form = {"title": post.get("title"), "aspect_ratio": post.get("aspect_ratio") or None,
             "apply_to_panels": bool(post.get("apply_to_panels"))}  # fmt: skip
+    if "style_preset" in post:
+        form["style_preset"] = _preset_id(post["style_preset"])
+    return form
+
+
+def _preset_id(value: str) -> int | None:
+    """A style select's value: "" is none (or the board's), else a preset id."""
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationError({"style_preset": "Pick a style of this project."})
+    return int(value)
 
 
 @login_required
@@ -502,11 +543,13 @@ def storyboard_settings(request, storyboard_id: int):
         if error is None:
             return HttpResponse(status=204, headers={"HX-Trigger": "board-settings-saved"})
     board = selectors.storyboard_with_sizes(storyboard=storyboard)
-    shown = {"title": board.title, "aspect_ratio": board.aspect_ratio, "apply_to_panels": False}
+    shown = {"title": board.title, "aspect_ratio": board.aspect_ratio, "apply_to_panels": False,
+             "style_preset": board.style_preset_id}  # fmt: skip
     if form:  # a refused form comes back as the person left it
         shown |= {name: value for name, value in form.items() if value is not None}
     context = {"storyboard": board, "membership": membership, "error": error,
-               "aspect_ratios": AspectRatio.choices, **shown}  # fmt: skip
+               "aspect_ratios": AspectRatio.choices,
+               "styles": list(board.project.style_presets.order_by("name")), **shown}  # fmt: skip
     return render(
         request, "storyboards/_storyboard_settings.html", context, status=422 if error else 200
     )
@@ -530,18 +573,29 @@ def storyboard_delete(request, storyboard_id: int):
 # --- media ---------------------------------------------------------------------------------
 
 
+def _project_of_file(name: str) -> int | None:
+    """The project a stored file belongs to: a take's picture, video or mask, or a character's
+    or location's reference image."""
+    take = Take.objects.filter(Q(image=name) | Q(video=name) | Q(mask=name)).values_list(
+        "panel__storyboard__project_id", flat=True
+    )
+    for found in (take, Character.objects.filter(reference=name).values_list("project_id", flat=True),
+                  Location.objects.filter(reference=name).values_list("project_id", flat=True)):  # fmt: skip
+        project_id = found.first()
+        if project_id is not None:
+            return project_id
+    return None
+
+
 @require_GET
 def media(request, name: str):
-    """Take images, videos and masks, for members of the take's project only (session or Bearer)."""
+    """Take images, videos and masks, and reference images: for members of their project only
+    (session or Bearer)."""
     user = request_user(request)
-    take = (
-        Take.objects.filter(Q(image=name) | Q(video=name) | Q(mask=name))
-        .select_related("panel__storyboard")
-        .first()
-    )
-    if take is None or not user.is_authenticated:
+    project_id = _project_of_file(name)
+    if project_id is None or not user.is_authenticated:
         raise Http404
-    selectors.membership_get(user=user, project_id=take.panel.storyboard.project_id)
+    selectors.membership_get(user=user, project_id=project_id)
     from django.core.files.storage import default_storage
 
     if not default_storage.exists(name):

@@ -335,3 +335,105 @@ def test_a_status_change_reaches_open_boards_live(
                             text=DINER.replace("Not yet.", "Not now."), base_version=1)  # fmt: skip
     spoken = board.panels.exclude(dialogue="").first()
     publish.assert_called_once_with(board.id, "panel.updated", {"panel": spoken.id})
+
+
+# --- the board shows it ----------------------------------------------------------------------
+
+
+def test_board_card_and_inspector_show_a_changed_panel_with_both_texts(
+    client, script, board, dana, vic
+):
+    spoken = board.panels.exclude(dialogue="").first()
+    scripts.script_save(script=script, user=dana,
+                        text=DINER.replace("Not yet.", "Not tonight."), base_version=1)  # fmt: skip
+    client.force_login(dana)
+    page = client.get(f"/storyboards/{board.id}/").content.decode()
+    assert page.count("Script changed") == 1
+    inspector = client.get(f"/panels/{spoken.id}/inspector/").content.decode()
+    assert (
+        "Not yet." in inspector
+        and "Not tonight." in inspector
+        and "Re-sync from script" in inspector
+    )
+    answer = client.post(f"/panels/{spoken.id}/resync/", HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "Re-sync from script" not in answer.content.decode()
+    spoken.refresh_from_db()
+    assert "Not tonight." in spoken.dialogue and spoken.script_status == "linked"
+    client.force_login(vic)  # a viewer sees the flag's story but no buttons, and cannot decide
+    scripts.script_save(script=script, user=dana, text=DINER, base_version=2)
+    viewer = client.get(f"/panels/{spoken.id}/inspector/").content.decode()
+    assert "The script now says" in viewer and "Re-sync from script" not in viewer
+    assert client.post(f"/panels/{spoken.id}/resync/").status_code == 403
+
+
+def test_a_removed_panel_can_be_kept_unlinked(client, script, board, dana):
+    spoken = board.panels.exclude(dialogue="").first()
+    text = DINER.replace("MARA\n(quietly)\nWe should go.\n\nJOHN\nNot yet.\n\n", "")
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    client.force_login(dana)
+    assert "Removed from script" in client.get(f"/storyboards/{board.id}/").content.decode()
+    assert client.post(f"/panels/{spoken.id}/keep/").status_code == 200
+    spoken.refresh_from_db()
+    assert spoken.script_status == "" and spoken.script_elements == [] and spoken.dialogue
+
+
+# --- styles and references -----------------------------------------------------------------
+
+
+def test_style_per_board_with_a_per_panel_override(client, project, storyboard, panel, dana, olga):
+    sketch = scripts.style_preset_create(project=project, name="Graphite sketch",
+                                         prompt="graphite storyboard sketch, loose lines")  # fmt: skip
+    ink = send(client, dana, "post", f"/projects/{project.id}/styles",
+               {"name": "Ink wash", "prompt": "ink wash"}).json()  # fmt: skip
+    board = send(
+        client, dana, "patch", f"/storyboards/{storyboard.id}", {"style_preset": sketch.id}
+    )
+    assert board.status_code == 200 and board.json()["style_preset"] == sketch.id
+    patched = send(client, dana, "patch", f"/panels/{panel.id}", {"style_preset": ink["id"]})
+    assert patched.status_code == 200 and patched.json()["style_preset"] == ink["id"]
+    # a rename leaves the style alone; another project's style is refused
+    assert send(client, dana, "patch", f"/storyboards/{storyboard.id}",
+                {"title": "Renamed"}).json()["style_preset"] == sketch.id  # fmt: skip
+    other = boards_project(olga)
+    theirs = scripts.style_preset_create(project=other, name="Theirs", prompt="x")
+    refused = send(client, dana, "patch", f"/panels/{panel.id}", {"style_preset": theirs.id})
+    assert refused.status_code == 422 and "style of this project" in str(refused.json())
+    panel.refresh_from_db()
+    assert panel.style_preset_id == ink["id"]
+    client.force_login(dana)
+    form = client.post(f"/panels/{panel.id}/edit/", {"style_preset": ""}, HTTP_HX_REQUEST="true")
+    assert form.status_code < 400
+    panel.refresh_from_db()
+    assert panel.style_preset_id is None
+    assert "Graphite sketch" in client.get(f"/panels/{panel.id}/inspector/").content.decode()
+
+
+def boards_project(user):
+    from storyboards import services
+
+    return services.project_create(user=user, name="Elsewhere")
+
+
+def test_reference_images_are_served_to_members_only(client, script, project, dana, olga):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    mara = Character.objects.get(project=project, name="MARA")
+    answer = send(client, dana, "post", f"/characters/{mara.id}/reference",
+                  data={"file": SimpleUploadedFile("mara.png", buffer.getvalue())})  # fmt: skip
+    assert answer.status_code == 200
+    url = answer.json()["reference_url"]
+    assert url.startswith("/media/references/")
+    client.force_login(dana)
+    assert client.get(url).status_code == 200
+    client.force_login(olga)
+    assert client.get(url).status_code == 404
+    bad = send(client, dana, "post", f"/characters/{mara.id}/reference",
+               data={"file": SimpleUploadedFile("mara.png", b"not an image")})  # fmt: skip
+    assert bad.status_code == 422 and "PNG, JPEG or WebP" in str(bad.json())
+    mara.refresh_from_db()
+    assert mara.reference.name == url.removeprefix("/media/")

@@ -6,170 +6,210 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('storyboards', '0003_panel_default_manager'),
+        ("storyboards", "0003_panel_default_manager"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScriptVersion',
+            name="ScriptVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('text', models.TextField(blank=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("text", models.TextField(blank=True)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['script', '-number'],
+                "ordering": ["script", "-number"],
             },
         ),
         migrations.AlterModelOptions(
-            name='character',
-            options={'ordering': ['name']},
+            name="character",
+            options={"ordering": ["name"]},
         ),
         migrations.AlterModelOptions(
-            name='location',
-            options={'ordering': ['name']},
+            name="location",
+            options={"ordering": ["name"]},
         ),
         migrations.AlterModelOptions(
-            name='scene',
-            options={'ordering': ['script', 'removed', 'position']},
+            name="scene",
+            options={"ordering": ["script", "removed", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='script',
-            options={'ordering': ['created_at', 'id']},
+            name="script",
+            options={"ordering": ["created_at", "id"]},
         ),
         migrations.AlterModelOptions(
-            name='stylepreset',
-            options={'ordering': ['name']},
+            name="stylepreset",
+            options={"ordering": ["name"]},
         ),
         migrations.RemoveField(
-            model_name='stylepreset',
-            name='prompt_suffix',
+            model_name="stylepreset",
+            name="prompt_suffix",
         ),
         migrations.AddField(
-            model_name='character',
-            name='from_script',
+            model_name="character",
+            name="from_script",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='character',
-            name='reference',
-            field=models.FileField(blank=True, upload_to='references/'),
+            model_name="character",
+            name="reference",
+            field=models.FileField(blank=True, upload_to="references/"),
         ),
         migrations.AddField(
-            model_name='character',
-            name='seed',
+            model_name="character",
+            name="seed",
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='location',
-            name='from_script',
+            model_name="location",
+            name="from_script",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='location',
-            name='reference',
-            field=models.FileField(blank=True, upload_to='references/'),
+            model_name="location",
+            name="reference",
+            field=models.FileField(blank=True, upload_to="references/"),
         ),
         migrations.AddField(
-            model_name='panel',
-            name='script_elements',
+            model_name="panel",
+            name="script_elements",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='panel',
-            name='script_status',
-            field=models.CharField(blank=True, choices=[('', 'Not linked'), ('linked', 'Linked'), ('changed', 'Script changed'), ('removed', 'Removed from script')], default='', max_length=8),
+            model_name="panel",
+            name="script_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not linked"),
+                    ("linked", "Linked"),
+                    ("changed", "Script changed"),
+                    ("removed", "Removed from script"),
+                ],
+                default="",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='panel',
-            name='script_text',
+            model_name="panel",
+            name="script_text",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='panel',
-            name='style_preset',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='storyboards.stylepreset'),
+            model_name="panel",
+            name="style_preset",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="storyboards.stylepreset",
+            ),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='characters',
+            model_name="scene",
+            name="characters",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='element_id',
+            model_name="scene",
+            name="element_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='estimated_seconds',
+            model_name="scene",
+            name="estimated_seconds",
             field=models.FloatField(default=0),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='int_ext',
+            model_name="scene",
+            name="int_ext",
             field=models.CharField(blank=True, max_length=8),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='location',
+            model_name="scene",
+            name="location",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='removed',
+            model_name="scene",
+            name="removed",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='scene',
-            name='time_of_day',
+            model_name="scene",
+            name="time_of_day",
             field=models.CharField(blank=True, max_length=60),
         ),
         migrations.AddField(
-            model_name='script',
-            name='updated_at',
+            model_name="script",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True),
         ),
         migrations.AddField(
-            model_name='script',
-            name='version',
+            model_name="script",
+            name="version",
             field=models.PositiveIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='storyboard',
-            name='scene',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='storyboards', to='storyboards.scene'),
+            model_name="storyboard",
+            name="scene",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="storyboards",
+                to="storyboards.scene",
+            ),
         ),
         migrations.AddField(
-            model_name='stylepreset',
-            name='prompt',
+            model_name="stylepreset",
+            name="prompt",
             field=models.TextField(blank=True),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['script', 'element_id'], name='storyboards_script__a127f5_idx'),
+            model_name="scene",
+            index=models.Index(
+                fields=["script", "element_id"], name="storyboards_script__a127f5_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stylepreset',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='style_preset_name_unique'),
+            model_name="stylepreset",
+            constraint=models.UniqueConstraint(
+                fields=("project", "name"), name="style_preset_name_unique"
+            ),
         ),
         migrations.AddField(
-            model_name='scriptversion',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="scriptversion",
+            name="created_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='scriptversion',
-            name='script',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='storyboards.script'),
+            model_name="scriptversion",
+            name="script",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="versions",
+                to="storyboards.script",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scriptversion',
-            constraint=models.UniqueConstraint(fields=('script', 'number'), name='script_version_unique'),
+            model_name="scriptversion",
+            constraint=models.UniqueConstraint(
+                fields=("script", "number"), name="script_version_unique"
+            ),
         ),
     ]
