@@ -20,7 +20,7 @@ from django.utils.crypto import constant_time_compare
 
 from studio import fanout
 from studio.auth import bearer_from_header, user_for_token
-from studio.events import EDIT, VIEW
+from studio.events import EDIT, VIEW, script_topic
 
 from . import selectors
 from .models import Action
@@ -37,7 +37,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
     # --- socket handlers ---
 
     async def connect(self):
-        self.storyboard_id = self.scope["url_route"]["kwargs"]["storyboard_id"]
+        self.storyboard_id = self.topic()
         self.listener, self.sender = None, None
         self.membership = await self.load_membership()
         if self.membership is None:
@@ -70,6 +70,13 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     # --- helpers ---
 
+    def topic(self):
+        """What this socket listens to: a storyboard (its id) or a script ("script-{id}")."""
+        return self.scope["url_route"]["kwargs"]["storyboard_id"]
+
+    def membership_of(self, user):
+        return selectors.storyboard_get_for_member(user=user, storyboard_id=self.storyboard_id)[1]
+
     @database_sync_to_async
     def load_membership(self, again: bool = False):
         """The membership this socket acts on; `again` also checks that what let it in still
@@ -79,9 +86,7 @@ class StoryboardSocket(AsyncWebsocketConsumer):
         if again and not self.still_authenticated(user):
             return None
         try:
-            return selectors.storyboard_get_for_member(user=user, storyboard_id=self.storyboard_id)[
-                1
-            ]
+            return self.membership_of(user)
         except Http404:
             return None
 
@@ -171,6 +176,18 @@ class StoryboardEventsConsumer(StoryboardSocket):
     async def forward(self, batch):
         for text in batch.json_frames():
             await self.send(text)
+
+
+class ScriptEventsConsumer(StoryboardEventsConsumer):
+    """A script's page hears `script.saved` (whoever saved, restored or merged) as JSON, through
+    the same hub, numbering and protocol as a storyboard."""
+
+    def topic(self):
+        return script_topic(self.scope["url_route"]["kwargs"]["script_id"])
+
+    def membership_of(self, user):
+        script_id = self.scope["url_route"]["kwargs"]["script_id"]
+        return selectors.script_get_for_member(user=user, script_id=script_id)[1]
 
 
 class StoryboardLiveConsumer(StoryboardSocket):

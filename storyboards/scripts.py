@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from studio.errors import Conflict
-from studio.events import publish
+from studio.events import publish, script_topic
 
 from . import screenplay as sp
 from .models import (
@@ -161,7 +161,14 @@ def _new_version(script: Script, user, text: str, note: str) -> Script:
     _sync_scenes(script, mapping, after)
     _sync_cast(script.project, after)
     _remap_panels(script, mapping, after)
+    _tell_saved(script, user, note)
     return script
+
+
+def _tell_saved(script: Script, user, note: str) -> None:
+    publish(script_topic(script.id), "script.saved", {
+        "script": script.id, "version": script.version, "by": user.get_username(), "note": note,
+    })  # fmt: skip
 
 
 @transaction.atomic

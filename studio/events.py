@@ -130,6 +130,10 @@ CATALOGUE = {
         EventType("take.cancelled", _TAKE, _TAKE_SHOWN, "The take was cancelled."),
         EventType("queue.updated", ("positions",), ("queue.positions",),
                   "Where the board's waiting takes stand: `{take id: position}`.", transient=True),
+        EventType("script.saved", ("script", "version", "by", "note"), (),
+                  "On a script's channel (`/ws/scripts/{id}/events`, `storyboard` is "
+                  "`script-{id}`): someone saved, merged, imported or restored version `version`; "
+                  "an editor still on an older version is told before they save."),
         EventType("member.changed", ("user",), (),
                   "Someone's role changed or they left the project: their sockets look again, "
                   "and close if they are no longer a member."),
@@ -198,6 +202,12 @@ request_finished.connect(_flush_after_request, dispatch_uid="slate-events-flush"
 
 def _prefix() -> str:
     return settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+
+
+def script_topic(script_id: int) -> str:
+    """A script's own channel name where a storyboard id would go: the script page listens
+    to it (`/ws/scripts/{id}/events`) through the same hub, numbering and protocol."""
+    return f"script-{script_id}"
 
 
 def storyboard_channel(storyboard_id: int) -> str:

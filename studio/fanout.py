@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PING_S = 15.0
 MAX_PENDING = 200
-_CHANNEL_ID = re.compile(rb":storyboard:(\d+)$")
+_CHANNEL_ID = re.compile(rb":storyboard:((?:script-)?\d+)$")  # a board, or a script's topic
 
 
 class Item:
@@ -233,13 +233,15 @@ class Hub:
                 next_ping = loop.time() + PING_S
 
     def _dispatch(self, arrived: list[dict]) -> None:
-        by_board: dict[int, list[Item]] = {}
+        by_board: dict[int | str, list[Item]] = {}
         for message in arrived:
             match = _CHANNEL_ID.search(message["channel"])
             if match is None:
                 continue
             try:
-                by_board.setdefault(int(match.group(1)), []).append(Item(message["data"]))
+                topic = match.group(1).decode()
+                key = int(topic) if topic.isdigit() else topic
+                by_board.setdefault(key, []).append(Item(message["data"]))
             except (ValueError, KeyError):
                 log.warning("live events: unreadable message on %s", message["channel"])
         for storyboard_id, items in by_board.items():
