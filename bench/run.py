@@ -1,7 +1,8 @@
-"""`make bench`: the three benchmarks one after another, then one JSON line merging theirs.
+"""`make bench`: the four benchmarks one after another, then one JSON line merging theirs.
 
-generation.py (the studio against raw diffusers), fanout.py (live events under load) and page.py
-(the storyboard page of a big board) each run as a subprocess with their output streamed as it
+generation.py (the studio against raw diffusers), fanout.py (live events under load), page.py
+(the storyboard page of a big board) and script.py (a 120-page screenplay read, broken down and
+storyboarded, under 1 s) each run as a subprocess with their output streamed as it
 comes; the last line each prints is its JSON summary. Each gets its own arguments, from the
 environment (make passes its command-line variables there):
 
