@@ -283,8 +283,8 @@ class SourceLink:
     text: str
 
 
-def link_of(panel: Panel, screenplay: sp.Screenplay) -> SourceLink:
-    by_id = screenplay.by_id()
+def link_of(panel: Panel, screenplay: sp.Screenplay, by_id: dict | None = None) -> SourceLink:
+    by_id = screenplay.by_id() if by_id is None else by_id
     elements = [by_id[i] for i in panel.script_elements if i in by_id]
     text = source_text(elements)
     if not elements:
@@ -301,7 +301,13 @@ def _remap_panels(script: Script, mapping: dict, after: sp.Screenplay) -> None:
         script_status=ScriptStatus.UNLINKED
     )
     by_id = after.by_id()
-    for panel in panels.select_for_update():
+    moved, flagged = [], []
+    for panel in panels.select_for_update().only(
+        "id", "storyboard_id", "deleted_at", "script_elements", "script_text", "script_status",
+        "script_first_line", "script_last_line",
+    ):  # fmt: skip
+        before = (panel.script_elements, panel.script_status, panel.script_first_line,
+                  panel.script_last_line)  # fmt: skip
         ids = []
         for old in panel.script_elements:
             new = mapping.get(old, old if old in by_id else None)
@@ -309,16 +315,24 @@ def _remap_panels(script: Script, mapping: dict, after: sp.Screenplay) -> None:
                 ids.append(new)
         if ids:  # a removed panel keeps its old ids: restoring the script brings it back
             panel.script_elements = ids
-        link = link_of(panel, after)
-        was = panel.script_status
+        link = link_of(panel, after, by_id)
         panel.script_status = link.status
         if link.elements:
             panel.script_first_line = link.elements[0].first_line
             panel.script_last_line = link.elements[-1].last_line
-        panel.save(update_fields=["script_elements", "script_status", "script_first_line",
-                                  "script_last_line", "updated_at"])  # fmt: skip
-        if was != panel.script_status and panel.deleted_at is None:
-            publish(panel.storyboard_id, "panel.updated", {"panel": panel.id})
+        now = (panel.script_elements, panel.script_status, panel.script_first_line,
+               panel.script_last_line)  # fmt: skip
+        if now != before:
+            moved.append(panel)
+        if now[1] != before[1] and panel.deleted_at is None:
+            flagged.append(panel)
+    # One statement per 500 panels: a 120-page script's save stays well under a second.
+    Panel.all_objects.bulk_update(
+        moved, ["script_elements", "script_status", "script_first_line", "script_last_line"],
+        batch_size=500,
+    )  # fmt: skip
+    for panel in flagged:
+        publish(panel.storyboard_id, "panel.updated", {"panel": panel.id})
 
 
 @transaction.atomic
@@ -379,13 +393,18 @@ def _sync_scenes(script: Script, mapping: dict | None, screenplay: sp.Screenplay
     seen = set()
     for info in screenplay.scenes:
         row = rows.get(info.id) or Scene(script=script, element_id=info.id)
-        row.element_id, row.position, row.removed = info.id, info.index, False
-        row.number, row.heading = info.number[:16], info.heading[:300]
-        row.int_ext, row.location = info.int_ext[:8], info.location[:200]
-        row.time_of_day, row.characters = info.time_of_day[:60], info.characters
-        row.estimated_seconds = round(info.estimated_seconds, 1)
-        row.first_line, row.last_line = info.first_line, info.last_line
-        row.save()
+        values = {
+            "element_id": info.id, "position": info.index, "removed": False,
+            "number": info.number[:16], "heading": info.heading[:300],
+            "int_ext": info.int_ext[:8], "location": info.location[:200],
+            "time_of_day": info.time_of_day[:60], "characters": info.characters,
+            "estimated_seconds": round(info.estimated_seconds, 1),
+            "first_line": info.first_line, "last_line": info.last_line,
+        }  # fmt: skip
+        if row.pk is None or any(getattr(row, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.save()  # only scenes that changed: a one-line edit saves one or two rows
         seen.add(row.pk)
     script.scenes.exclude(pk__in=seen).update(removed=True)
 
