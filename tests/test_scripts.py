@@ -438,3 +438,33 @@ def test_reference_images_are_served_to_members_only(client, script, project, da
     assert bad.status_code == 422 and "PNG, JPEG or WebP" in str(bad.json())
     mara.refresh_from_db()
     assert mara.reference.name == url.removeprefix("/media/")
+
+
+def test_odd_input_on_every_script_endpoint_is_a_clear_4xx(client, script, project, dana):
+    scene = script.scenes.first()
+    character = Character.objects.filter(project=project).first()
+    paths = [
+        ("post", f"/projects/{project.id}/scripts"), ("put", f"/scripts/{script.id}"),
+        ("post", f"/scripts/{script.id}/restore"), ("post", f"/projects/{project.id}/characters"),
+        ("patch", f"/characters/{character.id}"), ("post", f"/projects/{project.id}/styles"),
+        ("post", f"/projects/{project.id}/locations"), ("post", f"/projects/{project.id}/scripts/import"),
+    ]  # fmt: skip
+    bodies = [{}, {"text": None}, {"title": "x\x00y", "text": "a"}, {"base_version": 2**40, "text": ""},
+              {"base_version": "one", "text": 3}, {"number": -1}, {"name": "", "prompt": "x"},
+              {"seed": -5}, {"seed": 2**64}, {"name": "A" * 500, "description": "d"},
+              {"text": "ok", "base_version": 0}]  # fmt: skip
+    for method, path in paths:
+        for body in bodies:
+            answer = send(client, dana, method, path, body)
+            if method == "patch":  # fields it does not know are ignored: a no-op
+                assert answer.status_code in (200, 422), (path, body, answer.status_code)
+                continue
+            assert 400 <= answer.status_code < 500, (method, path, body, answer.status_code)
+    for path in (f"/scripts/{script.id}/diff?a=1&b=99", f"/scripts/{script.id}/diff?a=x&b=1",
+                 f"/scripts/{script.id}/versions/99", f"/scripts/{2**62}", f"/scenes/{2**62}/storyboard"):  # fmt: skip
+        answer = send(client, dana, "get" if "scenes/" not in path else "post", path)
+        assert answer.status_code in (404, 422), (path, answer.status_code)
+    script.refresh_from_db()
+    character.refresh_from_db()
+    assert script.version == 1 and scene.storyboards.count() == 0
+    assert character.seed is None  # -5 and 2**64 were refused
