@@ -14,6 +14,7 @@ from studio.types import Id, PathId, ShortText
 
 from . import selectors, services
 from .models import Priority, Tool
+from .prompting import compose
 
 router = Router(tags=["takes"])
 
@@ -37,6 +38,9 @@ class TakeIn(Schema):
     scale: Literal[2, 4] | None = Field(None, description="upscale factor")
     num_frames: int | None = Field(None, ge=services.MIN_FRAMES)
     fps: int | None = Field(None, ge=services.FPS_RANGE[0], le=services.FPS_RANGE[1])
+    use_references: bool = Field(
+        True, description="text2image: start from a character's or location's reference image"
+    )
 
 
 class TakeOut(Schema):
@@ -52,8 +56,11 @@ class TakeOut(Schema):
     model: str
     model_source: str
     model_revision: str
-    prompt: str
+    prompt: str  # as sent: composed, within the model's token limit
     negative_prompt: str
+    prompt_parts: list[dict]  # what each part of the prompt contributed (see PromptOut)
+    prompt_cut: list[str]
+    reference_url: str | None
     seed: int
     steps: int
     guidance: float
@@ -78,7 +85,9 @@ class TakeOut(Schema):
 
 
 def media_url(field) -> str | None:
-    return reverse("media", args=[field.name]) if field else None
+    """A stored file's address (a FieldFile, or a storage name)."""
+    name = field if isinstance(field, str) else field.name if field else ""
+    return reverse("media", args=[name]) if name else None
 
 
 _UNKNOWN = object()
@@ -93,7 +102,9 @@ def take_out(take, position=_UNKNOWN) -> dict:
         "image_url": media_url(take.image), "video_url": media_url(take.video),
         "model": take.model_key, "model_source": take.model_source,
         "model_revision": take.model_revision, "prompt": take.prompt,
-        "negative_prompt": take.negative_prompt, "seed": take.seed, "steps": take.steps,
+        "negative_prompt": take.negative_prompt, "prompt_parts": take.prompt_parts,
+        "prompt_cut": take.prompt_cut, "reference_url": media_url(take.reference),
+        "seed": take.seed, "steps": take.steps,
         "guidance": take.guidance, "width": take.width, "height": take.height,
         "strength": take.strength, "scale": take.scale, "num_frames": take.num_frames,
         "fps": take.fps, "parent_take": take.parent_id, "retry_of": take.retry_of_id,
@@ -141,6 +152,41 @@ def retry_take(request, take_id: PathId):
         user=request.user, take_id=take_id, on_board=True, action=Action.GENERATE
     )
     return Status(202, take_out(services.take_retry(take=take, author=request.user)))
+
+
+class PromptPartOut(Schema):
+    source: Literal["prompt", "shot", "camera", "character", "location", "style"]
+    label: str
+    text: str
+    tokens: int
+    cut: bool
+    kept: str
+    why: str
+
+
+class PromptOut(Schema):
+    model: str
+    text: str
+    negative: str
+    parts: list[PromptPartOut]
+    cut: list[str]
+    tokens: int  # the start and end markers included, like limit
+    limit: int
+    counted: Literal["tokenizer", "estimate"]
+    seed: int | None
+    seed_from: str
+    reference_url: str | None
+    reference_from: str
+
+
+@router.get("/panels/{panel_id}/prompt", response={200: PromptOut, **ERRORS})
+def panel_prompt(request, panel_id: PathId, model: ShortText | None = None):
+    """The prompt a text-to-image take of this panel would be sent now, part by part."""
+    panel, _ = panel_get_for_member(user=request.user, panel_id=panel_id)
+    spec = services.model_for_prompt(model)
+    composition = compose(panel, model_spec=spec)
+    return {"model": spec.key, "reference_url": media_url(composition.reference),
+            **composition.as_dict()}  # fmt: skip
 
 
 class GenerateAllOut(Schema):

@@ -64,6 +64,13 @@ class Take(models.Model):
     num_frames = models.PositiveIntegerField(null=True, blank=True)
     fps = models.PositiveIntegerField(null=True, blank=True)
     mask = models.FileField(upload_to="masks/", blank=True)
+    # How the prompt above was composed (generation/prompting.py): each part's label, text and
+    # tokens, and the sentences saying what was cut to fit the model's token limit.
+    prompt_parts = models.JSONField(default=list, blank=True)
+    prompt_cut = models.JSONField(default=list, blank=True)
+    # A character's or location's picture a text-to-image take starts from (image to image at
+    # `strength`). The same stored file as the character's, as a copied take shares its image.
+    reference = models.FileField(upload_to="references/", blank=True)
 
     # Queue state. The row is the truth; Redis only carries wake-ups.
     priority = models.PositiveSmallIntegerField(
@@ -124,4 +131,5 @@ class Take(models.Model):
             self.guidance,
             self.strength,
             self.num_frames,
+            bool(self.reference),  # a referenced text-to-image take runs as image to image
         )

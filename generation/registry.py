@@ -22,6 +22,9 @@ class ModelSpec:
     revision: str | None = None
     scale: int | None = None
     upscalers: dict = field(default_factory=dict)
+    # The text encoder's window, its start and end markers included: CLIP's 77 for the SD family.
+    # generation/prompting.py fits the composed prompt into it and says what it cut.
+    max_prompt_tokens: int = 77
 
     @property
     def max_batch(self) -> int:
@@ -44,6 +47,7 @@ def model_get(key: str) -> ModelSpec | None:
         revision=entry.get("revision"),
         scale=entry.get("scale"),
         upscalers={int(k): v for k, v in entry.get("upscalers", {}).items()},
+        max_prompt_tokens=int(entry.get("max_prompt_tokens", 77)),
     )
 
 

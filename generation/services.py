@@ -26,6 +26,7 @@ from studio.events import publish
 
 from . import media
 from .models import ACTIVE, Priority, Status, Take, Tool
+from .prompting import compose
 from .registry import ModelSpec, default_model, model_get
 from .selectors import queue_in_order, queue_positions
 
@@ -75,6 +76,11 @@ def _resolve_model(
             "tool", f"Model {spec.key!r} cannot do {tool}; it does {', '.join(spec.tools)}."
         )
     return spec
+
+
+def model_for_prompt(model: str | None) -> ModelSpec:
+    """The model whose token limit a shown "prompt as sent" is fitted to (text to image)."""
+    return _resolve_model(Tool.TEXT2IMAGE, model, None, None)
 
 
 def _check_range(field: str, value, low, high, what: str = "") -> None:
@@ -231,11 +237,16 @@ def take_request(
     parent_take: int | None = None, mask: str | None = None, scale: int | None = None,
     seed: int | None = None, steps: int | None = None, guidance: float | None = None,
     width: int | None = None, height: int | None = None, strength: float | None = None,
-    num_frames: int | None = None, fps: int | None = None,
+    num_frames: int | None = None, fps: int | None = None, use_references: bool = True,
     priority: int = Priority.INTERACTIVE, in_bulk_run: bool = False,
 ) -> Take:  # fmt: skip
     """Check everything first, outside any transaction (decoding a mask takes time and must not
-    hold the database for others), then write the take in one."""
+    hold the database for others), then write the take in one.
+
+    The prompt sent is composed (generation/prompting.py): the panel's prompt with its shot,
+    camera, cast, location and style, within the model's token limit. A character may pin the
+    seed (when the caller gives none) and, with `use_references`, a character's or location's
+    picture makes a text-to-image take start from it (image to image)."""
     if tool not in Tool.values:
         raise _invalid("tool", f"tool must be one of {', '.join(Tool.values)}.")
     # None means "the model's default"; a misspelled option is a TypeError, never ignored.
@@ -243,7 +254,6 @@ def take_request(
                "height": height, "strength": strength, "num_frames": num_frames, "fps": fps}  # fmt: skip
     parent = _parent_for(panel, tool, parent_take)
     spec = _resolve_model(tool, model, parent, scale)
-    params = _take_params(spec, tool, parent, options, panel.aspect_ratio, panel.duration_ms)
     prompt = panel.prompt if tool != Tool.UPSCALE else parent.prompt
     if not prompt.strip():
         raise _invalid("prompt", "This panel has no prompt yet: describe the shot, then generate.")
@@ -252,14 +262,50 @@ def take_request(
         or len(panel.negative_prompt) > settings.SLATE_MAX_PROMPT
     ):
         raise _invalid("prompt", f"Use at most {settings.SLATE_MAX_PROMPT} characters in a prompt.")
+    sent, notes = _prompt_sent(panel, tool, spec, parent, options, use_references)
+    params = _take_params(spec, tool, parent, options, panel.aspect_ratio, panel.duration_ms)
+    if sent["reference"]:  # image to image from the reference: as much repainting as asked
+        params |= _tool_params(spec, Tool.VARIATION, {**options, "strength": 0.75 if strength is None else strength},
+                               params["steps"], panel.duration_ms)  # fmt: skip
+    params["note"] = " ".join(filter(None, [params.get("note", ""), *notes]))[:300]
     mask_png = (
         _decode_mask(mask, params["width"], params["height"]) if tool == Tool.INPAINT else None
     )
     with transaction.atomic():
         return _take_create(
             panel=panel, author=author, parent=parent, tool=tool, priority=priority, spec=spec,
-            prompt=prompt, params=params, mask_png=mask_png, in_bulk_run=in_bulk_run,
+            sent=sent, params=params, mask_png=mask_png, in_bulk_run=in_bulk_run,
         )  # fmt: skip
+
+
+def _prompt_sent(
+    panel: Panel, tool: str, spec: ModelSpec, parent: Take | None, options: dict,
+    use_references: bool,
+) -> tuple[dict, list[str]]:  # fmt: skip
+    """The take's prompt fields, and notes on what the composition decided. Sets a pinned seed
+    in `options` when the caller gave none."""
+    if tool == Tool.UPSCALE:  # enlarges the parent's pixels, described by the parent's prompt
+        return {"prompt": parent.prompt, "negative_prompt": panel.negative_prompt,
+                "prompt_parts": parent.prompt_parts, "prompt_cut": parent.prompt_cut,
+                "reference": ""}, []  # fmt: skip
+    composition = compose(panel, model_spec=spec)
+    notes = []
+    if options["seed"] is None and composition.seed is not None:
+        options["seed"] = composition.seed
+        notes.append(f"Seed pinned by {composition.seed_from}.")
+    reference = ""
+    if use_references and tool == Tool.TEXT2IMAGE and composition.reference:
+        who = composition.reference_from
+        if Tool.VARIATION in spec.tools:
+            reference = composition.reference
+            notes.append(f"Conditioned on {who}'s reference image.")
+        else:
+            notes.append(f"{who}'s reference image was not used: {spec.key} cannot start from "
+                         "a picture.")  # fmt: skip
+    sent = {"prompt": composition.text, "negative_prompt": composition.negative,
+            "prompt_parts": composition.parts, "prompt_cut": composition.cut,
+            "reference": reference}  # fmt: skip
+    return sent, notes
 
 
 def _check_quota(*, panel: Panel, author, adding: int = 1) -> None:
@@ -276,14 +322,14 @@ def _check_quota(*, panel: Panel, author, adding: int = 1) -> None:
 
 
 def _take_create(
-    *, panel, author, parent, tool, priority, spec, prompt, params, mask_png, in_bulk_run
+    *, panel, author, parent, tool, priority, spec, sent, params, mask_png, in_bulk_run
 ) -> Take:
     if not in_bulk_run:  # a bulk run counts its quota once, and announces itself once
         _check_quota(panel=panel, author=author)
     take = Take.objects.create(
         panel=panel, author=author, parent=parent, tool=tool, priority=priority,
         model_key=spec.key, model_source=spec.source, model_revision=spec.revision or "",
-        prompt=prompt, negative_prompt=panel.negative_prompt, **params,
+        **sent, **params,
     )  # fmt: skip
     if mask_png:
         take.mask.save(f"take-{take.id}-mask.png", ContentFile(mask_png), save=True)
@@ -349,7 +395,7 @@ def take_retry(*, take: Take, author) -> Take:
         raise Conflict(
             {"take": f"Only a failed or cancelled take can be retried (this one {take.status})."}
         )
-    same = {name: getattr(take, name) for name in Take.PARAMETERS}
+    same = _same_pixels(take)
     _check_quota(panel=take.panel, author=author)
     retry = Take.objects.create(
         panel=take.panel, author=author, parent=take.parent, retry_of=take, priority=take.priority,
@@ -382,12 +428,22 @@ def take_cancel(*, take: Take, by, membership) -> Take:
 def take_copy(*, take: Take, panel: Panel, author) -> Take:
     """A finished take carried to another panel (a duplicated panel keeps its picture): same
     parameters and files, `parent` the original, so the lineage stays visible. No GPU time."""
-    fields = {name: getattr(take, name) for name in Take.PARAMETERS}
+    fields = _same_pixels(take)
     return Take.objects.create(
         panel=panel, author=author, parent=take, status=Status.SUCCEEDED, progress=1.0,
         image=take.image.name, video=take.video.name, note=f"Copied from take {take.id}",
         started_at=timezone.now(), finished_at=timezone.now(), **fields,
     )  # fmt: skip
+
+
+def _same_pixels(take: Take) -> dict:
+    """What made the take's pixels, and how its prompt was composed: a retry or a copy keeps
+    them all (the panel, its cast or its style may have changed since)."""
+    return {
+        **{name: getattr(take, name) for name in Take.PARAMETERS},
+        "prompt_parts": take.prompt_parts, "prompt_cut": take.prompt_cut,
+        "reference": take.reference.name,
+    }  # fmt: skip
 
 
 # --- queue ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.db import close_old_connections
 from rq.worker import SimpleWorker
 
 from . import failures, services
-from .models import Take
+from .models import Take, Tool
 from .pipelines.spec import TOOLS_WITH_INIT_IMAGE
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class Engine:
             for t in takes
         ]  # fmt: skip
         return RenderRequest(
-            model=head.model_key, tool=head.tool, shots=shots, width=head.width,
+            model=head.model_key, tool=_render_tool(head), shots=shots, width=head.width,
             height=head.height, steps=head.steps, guidance=head.guidance,
             strength=head.strength if head.strength is not None else 0.6,
             num_frames=head.num_frames or 8, fps=head.fps or 8,
@@ -196,7 +196,19 @@ class Engine:
                 self.end_failed(progress, [take], error, elapsed)
 
 
+def _render_tool(take: Take) -> str:
+    """A text-to-image take with a reference picture renders as a variation of that picture
+    (takes with and without one never share a batch: see Take.batch_key)."""
+    return Tool.VARIATION.value if take.tool == Tool.TEXT2IMAGE and take.reference else take.tool
+
+
 def _init_image(take: Take):
+    if take.tool == Tool.TEXT2IMAGE and take.reference:
+        from PIL import ImageOps
+
+        # A character's portrait fills the panel's frame, cropped rather than squashed.
+        picture = _open_image(take.reference, "image")
+        return ImageOps.fit(picture, (take.width, take.height))
     if take.tool not in TOOLS_WITH_INIT_IMAGE:
         return None
     # A parent deleted since the request leaves nothing to start from: the same as a lost file.
@@ -239,6 +251,7 @@ def _png_metadata(take: Take) -> dict[str, str]:
         "seed": take.seed, "steps": take.steps, "guidance": take.guidance,
         "width": take.width, "height": take.height, "strength": take.strength,
         "scale": take.scale, "parent_take": take.parent_id, "author": take.author.username,
+        "reference": take.reference.name,
     }  # fmt: skip
     return {key: str(value) for key, value in fields.items() if value not in (None, "")}
 
