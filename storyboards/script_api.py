@@ -38,6 +38,11 @@ class ScriptOut(ScriptCreated):
     format: str
     text: str = Field(alias="source")
     updated_at: datetime
+    estimated_seconds: float = Field(description="the whole script's estimated screen time")
+
+    @staticmethod
+    def resolve_estimated_seconds(script):
+        return round(scripts.parsed_latest(script).total_seconds, 1)
 
 
 class ScriptConflictOut(Schema):
@@ -86,11 +91,9 @@ class SceneOut(Schema):
     estimated_seconds: float
     first_line: int | None
     last_line: int | None
-    storyboards: list[int]
-
-    @staticmethod
-    def resolve_storyboards(scene):
-        return [board.id for board in scene.storyboards.all()]
+    storyboards: list[int] = Field(description="boards made from this scene")
+    panels: int = Field(description="panels on those boards")
+    panel_seconds: float = Field(description="their running time, to compare with the estimate")
 
 
 class EntityOut(Schema):
@@ -249,7 +252,18 @@ def restore_version(request, script_id: PathId, body: RestoreIn):
 def list_scenes(request, script_id: PathId):
     """The scene breakdown of the latest version, in script order."""
     script, _ = selectors.script_get_for_member(user=request.user, script_id=script_id)
-    return script.scenes.filter(removed=False).prefetch_related("storyboards").order_by("position")
+    rows = []
+    for row in selectors.script_breakdown(script=script):
+        scene = row["scene"]
+        if scene.removed:
+            continue
+        boards = row["storyboards"]
+        rows.append({
+            **{f: getattr(scene, f) for f in SceneOut.model_fields if hasattr(scene, f)},
+            "storyboards": [b["id"] for b in boards], "panels": sum(b["panels"] for b in boards),
+            "panel_seconds": sum(b["duration_s"] for b in boards),
+        })  # fmt: skip
+    return rows
 
 
 @router.post("/scenes/{scene_id}/storyboard", response={201: StoryboardOut, **ERRORS})

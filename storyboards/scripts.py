@@ -61,12 +61,12 @@ def parsed(text: str) -> sp.Screenplay:
     return sp.parse_fountain(text)
 
 
-_latest: dict[tuple[int, int], sp.Screenplay] = {}
+_latest: dict[tuple[int, int, int], sp.Screenplay] = {}
 
 
 def parsed_latest(script: Script) -> sp.Screenplay:
     """The latest version, read once per process and version (inspectors open it often)."""
-    key = (script.pk, script.version)
+    key = (script.pk, script.version, hash(script.source))  # ids may repeat (a rolled-back row)
     if key not in _latest:
         if len(_latest) > 32:
             _latest.clear()

@@ -214,6 +214,13 @@ def test_storyboard_this_scene_suggests_linked_panels(client, script, dana):
     spoken = [p for p in panels if p["dialogue"]]
     assert spoken and "MARA\n(quietly)\nWe should go." in spoken[0]["dialogue"]
     assert Storyboard.objects.get(pk=board["id"]).scene == scene
+    listed = send(client, dana, "get", f"/scripts/{script.id}/scenes").json()[0]
+    assert listed["storyboards"] == [board["id"]] and listed["panels"] == len(panels)
+    assert listed["panel_seconds"] == sum(p["duration_ms"] for p in panels) / 1000
+    assert (
+        send(client, dana, "get", f"/scripts/{script.id}").json()["estimated_seconds"]
+        > listed["estimated_seconds"]
+    )  # two scenes and more
     again = send(client, dana, "get", f"/storyboards/{board['id']}").json()
     assert [p["script_status"] for p in again["panels"]] == ["linked"] * len(panels)
 
