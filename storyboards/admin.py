@@ -34,5 +34,5 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 for model in (models.Membership, models.ApiToken, models.Script, models.Scene, models.Character,
-              models.Location, models.StylePreset):  # fmt: skip
+              models.Location, models.StylePreset, models.ScriptVersion):  # fmt: skip
     admin.site.register(model)
