@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 import studio.converters  # noqa: F401  (the <id:…> converter)
 
@@ -47,4 +47,5 @@ urlpatterns = [
     path("panels/<id:panel_id>/comments/", views.comment_add, name="comment-add"),
     path("takes/<id:take_id>/<str:action>/", views.take_action, name="take-action"),
     path("media/<path:name>", views.media, name="media"),
+    path("", include("storyboards.script_urls")),
 ]
