@@ -130,6 +130,7 @@
     function conflict(mine, data) {
       store.set(keys.mine, { text: mine, base: +base.value, at: Date.now() });
       pending = data;
+      $("#live-notice").hidden = true;  // the panel says it all
       const panel = $("#conflict");
       $("[data-conflict-title]", panel).textContent = data.by + " saved version " + data.latest + " while you were editing.";
       panel.hidden = false;
@@ -165,7 +166,7 @@
 
     function conflictHelp(force) {
       const help = $("#conflict-help"), n = markers(area.value);
-      if (!n && help.hidden) return;
+      if (!force && !n && help.hidden) return;
       if (force || !help.hidden) {
         help.hidden = false;
         $("[data-text]", help).textContent = n
