@@ -19,6 +19,7 @@ captions. No torch here: this runs in the web request.
 
 import math
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -201,10 +202,16 @@ def _tokenizer_for(spec: ModelSpec):
 
 
 def _load_tokenizer(location: str, revision: str | None):
-    try:
-        return _cached_tokenizer(location, revision)
-    except (OSError, ValueError):  # not in the local cache: estimate (and try again next time)
-        return None
+    # One thread at a time: transformers' lazy module is not safe to import from two threads at
+    # once (the web server runs views in a pool), and a tokenizer need only be loaded once.
+    with _loading:
+        try:
+            return _cached_tokenizer(location, revision)
+        except (OSError, ValueError):  # not in the local cache: estimate (and try again later)
+            return None
+
+
+_loading = threading.Lock()
 
 
 @lru_cache(maxsize=8)
