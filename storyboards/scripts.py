@@ -210,18 +210,57 @@ def element_mapping(before: sp.Screenplay, after: sp.Screenplay) -> dict[str, st
     element sequences; an element that moved is found by its exact content."""
     old, new = before.elements, after.elements
     mapping: dict[str, str | None] = {}
-    matcher = SequenceMatcher(None, [e.hash for e in old], [e.hash for e in new], autojunk=False)
+    # The unchanged head and tail first: a one-line edit of a long script leaves a tiny middle
+    # for the diff, whose cost grows fast with repeated lines ("Yes.", "JOHN").
+    head = 0
+    while head < min(len(old), len(new)) and old[head].hash == new[head].hash:
+        mapping[old[head].id] = new[head].id
+        head += 1
+    tail = 0
+    while (tail < min(len(old), len(new)) - head
+           and old[-1 - tail].hash == new[-1 - tail].hash):  # fmt: skip
+        mapping[old[-1 - tail].id] = new[-1 - tail].id
+        tail += 1
+    old_mid, new_mid = old[head : len(old) - tail], new[head : len(new) - tail]
+    if len(old_mid) > LARGE_EDIT or len(new_mid) > LARGE_EDIT:
+        _anchored(old_mid, new_mid, mapping)
+        _find_moved(old_mid, new_mid, mapping)
+        return mapping
+    matcher = SequenceMatcher(None, [e.hash for e in old_mid], [e.hash for e in new_mid],
+                              autojunk=False)  # fmt: skip
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
-                mapping[old[i1 + k].id] = new[j1 + k].id
+                mapping[old_mid[i1 + k].id] = new_mid[j1 + k].id
         elif tag == "replace":
-            _pair_edited(old[i1:i2], new[j1:j2], mapping)
+            _pair_edited(old_mid[i1:i2], new_mid[j1:j2], mapping)
         elif tag == "delete":
-            for element in old[i1:i2]:
+            for element in old_mid[i1:i2]:
                 mapping[element.id] = None
-    _find_moved(old, new, mapping)
+    _find_moved(old_mid, new_mid, mapping)
     return mapping
+
+
+LARGE_EDIT = 3000  # elements: past this the diff's cost explodes on repeated lines
+
+
+def _anchored(old: list[sp.Element], new: list[sp.Element], mapping: dict) -> None:
+    """Linear alignment for rewrites of thousands of elements: elements whose stable id and
+    text are unchanged anchor the two versions in order; between two anchors, elements pair by
+    kind as in an edited run."""
+    where = {element.id: j for j, element in enumerate(new)}
+    anchors, last = [], -1
+    for i, element in enumerate(old):
+        j = where.get(element.id)
+        if j is not None and j > last and new[j].hash == element.hash:
+            anchors.append((i, j))
+            last = j
+    previous_i, previous_j = -1, -1
+    for i, j in [*anchors, (len(old), len(new))]:
+        _pair_edited(old[previous_i + 1 : i], new[previous_j + 1 : j], mapping)
+        if i < len(old):
+            mapping[old[i].id] = new[j].id
+        previous_i, previous_j = i, j
 
 
 def _pair_edited(old: list[sp.Element], new: list[sp.Element], mapping: dict) -> None:
@@ -308,14 +347,16 @@ def _remap_panels(script: Script, mapping: dict, after: sp.Screenplay) -> None:
     ):  # fmt: skip
         before = (panel.script_elements, panel.script_status, panel.script_first_line,
                   panel.script_last_line)  # fmt: skip
-        ids = []
-        for old in panel.script_elements:
-            new = mapping.get(old, old if old in by_id else None)
-            if new is not None and new not in ids:
-                ids.append(new)
-        if ids:  # a removed panel keeps its old ids: restoring the script brings it back
-            panel.script_elements = ids
-        link = link_of(panel, after, by_id)
+        ids = [mapping[i] for i in panel.script_elements if mapping.get(i)]
+        if ids:
+            panel.script_elements = list(dict.fromkeys(ids))
+            link = link_of(panel, after, by_id)
+        else:
+            # Gone (or gone before): the old ids stay, so restoring the script links it again,
+            # but only to elements that read exactly as the panel took them (ids repeat).
+            link = link_of(panel, after, by_id)
+            if link.status != ScriptStatus.LINKED:
+                link = SourceLink(ScriptStatus.REMOVED, [], "")
         panel.script_status = link.status
         if link.elements:
             panel.script_first_line = link.elements[0].first_line
@@ -387,9 +428,16 @@ def _settle(panel: Panel, link: SourceLink, status: str) -> Panel:
 def _sync_scenes(script: Script, mapping: dict | None, screenplay: sp.Screenplay) -> None:
     """Scene rows follow the script: a scene keeps its row (and its boards) through edits of
     its heading; a scene cut from the script is kept, marked removed."""
-    rows = {scene.element_id: scene for scene in script.scenes.all()}
-    if mapping:
-        rows = {mapping.get(key) or key: row for key, row in rows.items()}
+    rows: dict[str, Scene] = {}
+    existing = list(script.scenes.all())
+    for row in existing:  # live scenes follow their heading through the edit
+        if not row.removed:
+            key = mapping.get(row.element_id) if mapping else row.element_id
+            if key and key not in rows:
+                rows[key] = row
+    for row in existing:  # a cut scene comes back only to a heading nobody else claimed
+        if row.removed and row.element_id not in rows:
+            rows[row.element_id] = row
     seen = set()
     for info in screenplay.scenes:
         row = rows.get(info.id) or Scene(script=script, element_id=info.id)

@@ -288,11 +288,26 @@ def version_diff(*, script: Script, a: int, b: int) -> list[dict]:
         raise Http404
     old, new = texts[a].split("\n"), texts[b].split("\n")
     rows = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    head = 0  # the unchanged head and tail need no diff (its cost grows with repeated lines)
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    rows += [{"op": " ", "old": k + 1, "new": k + 1, "text": old[k]} for k in range(head)]
+    mid_old, mid_new = old[head : len(old) - tail], new[head : len(new) - tail]
+    if len(mid_old) * len(mid_new) > 25_000_000:  # a rewrite of thousands of lines: one block
+        opcodes = [("replace", 0, len(mid_old), 0, len(mid_new))]
+    else:
+        opcodes = SequenceMatcher(None, mid_old, mid_new, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in opcodes:
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
         if tag == "equal":
             rows += [{"op": " ", "old": i1 + k + 1, "new": j1 + k + 1, "text": old[i1 + k]}
                      for k in range(i2 - i1)]  # fmt: skip
             continue
         rows += [{"op": "-", "old": i + 1, "new": None, "text": old[i]} for i in range(i1, i2)]
         rows += [{"op": "+", "old": None, "new": j + 1, "text": new[j]} for j in range(j1, j2)]
+    rows += [{"op": " ", "old": len(old) - tail + k + 1, "new": len(new) - tail + k + 1,
+              "text": old[len(old) - tail + k]} for k in range(tail)]  # fmt: skip
     return rows

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from studio.errors import Conflict
-from studio.events import publish
+from studio.events import publish, script_topic
 
 from .models import (
     Action,
@@ -27,6 +27,7 @@ from .models import (
     Panel,
     Project,
     Role,
+    Script,
     Storyboard,
     StylePreset,
 )
@@ -146,18 +147,23 @@ def member_remove(*, membership: Membership) -> None:
 def _tell_sockets_about(membership: Membership) -> None:
     """Open sockets keep the role they connected with: make the person's sockets look again,
     so a removed member stops hearing the project at once."""
-    _member_changed(Storyboard.objects.filter(project=membership.project_id), membership.user_id)
+    _member_changed(Storyboard.objects.filter(project=membership.project_id), membership.user_id,
+                    Script.objects.filter(project=membership.project_id))  # fmt: skip
 
 
 def user_access_changed(*, user) -> None:
     """The account's open sockets look again (and close if their account, session or token is no
     longer good): every board it could see."""
-    _member_changed(Storyboard.objects.filter(project__memberships__user=user), user.pk)
+    _member_changed(Storyboard.objects.filter(project__memberships__user=user), user.pk,
+                    Script.objects.filter(project__memberships__user=user))  # fmt: skip
 
 
-def _member_changed(boards, user_id: int) -> None:
+def _member_changed(boards, user_id: int, scripts) -> None:
+    """Boards' and scripts' sockets alike (a script's page listens on its own topic)."""
     for storyboard_id in boards.values_list("pk", flat=True):
         publish(storyboard_id, "member.changed", {"user": user_id})
+    for script_id in scripts.values_list("pk", flat=True):
+        publish(script_topic(script_id), "member.changed", {"user": user_id})
 
 
 # --- storyboards and panels ------------------------------------------------------------------

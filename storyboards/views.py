@@ -576,9 +576,9 @@ def storyboard_delete(request, storyboard_id: int):
 def _project_of_file(name: str) -> int | None:
     """The project a stored file belongs to: a take's picture, video or mask, or a character's
     or location's reference image."""
-    take = Take.objects.filter(Q(image=name) | Q(video=name) | Q(mask=name)).values_list(
-        "panel__storyboard__project_id", flat=True
-    )
+    take = Take.objects.filter(
+        Q(image=name) | Q(video=name) | Q(mask=name) | Q(reference=name)
+    ).values_list("panel__storyboard__project_id", flat=True)
     for found in (take, Character.objects.filter(reference=name).values_list("project_id", flat=True),
                   Location.objects.filter(reference=name).values_list("project_id", flat=True)):  # fmt: skip
         project_id = found.first()

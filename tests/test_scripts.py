@@ -475,3 +475,53 @@ def test_odd_input_on_every_script_endpoint_is_a_clear_4xx(client, script, proje
     character.refresh_from_db()
     assert script.version == 1 and scene.storyboards.count() == 0
     assert character.seed is None  # -5 and 2**64 were refused
+
+
+# --- repeated lines (real scripts repeat "Yes." and headings) ----------------------------------
+
+
+def test_a_cut_speech_that_another_repeats_is_flagged_removed(project, dana):
+    text = "INT. KITCHEN - DAY\n\nMARA\nYes.\n\nJOHN\nNo.\n\nMARA\nYes.\n\nJOHN\nFine.\n"
+    script = scripts.script_create(project=project, user=dana, title="Twice", text=text)
+    board = scripts.storyboard_from_scene(scene=script.scenes.get(), user=dana)
+    spoken = [p for p in board.panels.order_by("position") if p.dialogue]
+    first = spoken[0]
+    assert first.dialogue.startswith("MARA\nYes.")
+    cut = text.replace("MARA\nYes.\n\nJOHN\nNo.\n\n", "", 1)
+    scripts.script_save(script=script, user=dana, text=cut, base_version=1)
+    first.refresh_from_db()
+    # Which of two identical exchanges went cannot be known from the text: whatever the diff
+    # picks, the panel that lost lines is flagged, never silently re-pointed at the twin.
+    assert first.script_status in ("changed", "removed")
+    claimed = [i for p in board.panels.all() for i in p.script_elements]
+    assert len(claimed) == len(set(claimed))  # no two panels on the same lines
+
+
+def test_identical_headings_keep_their_own_boards_through_a_cut_and_a_restore(project, dana):
+    text = "".join(
+        f"INT. KITCHEN - DAY\n\n{name} waits.\n\n" for name in ("Alpha", "Beta", "Gamma")
+    )
+    script = scripts.script_create(project=project, user=dana, title="Kitchens", text=text)
+    rows = list(script.scenes.order_by("position"))
+    boards = {r.pk: scripts.storyboard_from_scene(scene=r, user=dana) for r in rows}
+    scripts.script_save(script=script, user=dana, text=text.replace(
+        "INT. KITCHEN - DAY\n\nAlpha waits.\n\n", ""), base_version=1)  # fmt: skip
+    scripts.script_restore(script=script, user=dana, number=1)
+    for row in rows:
+        row.refresh_from_db()
+    assert [r.removed for r in rows] == [False, False, False]
+    assert [r.position for r in rows] == [0, 1, 2]
+    assert script.scenes.count() == 3
+    assert all(boards[r.pk].scene_id == r.pk for r in rows)
+
+
+def test_a_rewrite_of_thousands_of_elements_follows_by_anchors(script, board, dana, monkeypatch):
+    monkeypatch.setattr(scripts, "LARGE_EDIT", 2)  # the linear path, on a small script
+    spoken = board.panels.exclude(dialogue="").first()
+    action = board.panels.get(action__startswith="Rain")
+    text = "A prologue.\n\n" + DINER.replace("Not yet.", "Not now.")
+    scripts.script_save(script=script, user=dana, text=text, base_version=1)
+    spoken.refresh_from_db()
+    action.refresh_from_db()
+    assert spoken.script_status == "changed" and action.script_status == "linked"
+    assert action.script_first_line == 6  # shifted by the two lines added above
