@@ -324,6 +324,7 @@ def test_the_web_side_modules_do_not_import_torch():
 
 
 def test_video_pipeline_keeps_one_copy_of_the_unet_weights(host):
+    host.load("tiny")  # warm whichever test process this runs in (xdist splits the module)
     base = host._bases["tiny"]
     video = host._pipe_for("tiny", "video")
     base_storage = {p.data_ptr() for p in base.unet.parameters()}
