@@ -391,7 +391,6 @@ def _check_name(field: str, text: str, missing: str) -> str:
     return text
 
 
-@transaction.atomic
 def _preset_of(project_id: int, preset_id: int | None):
     """A style preset of this project (None: no preset), else a clear error."""
     if preset_id is None:
@@ -402,6 +401,7 @@ def _preset_of(project_id: int, preset_id: int | None):
     return preset
 
 
+@transaction.atomic
 def storyboard_update(
     *, storyboard: Storyboard, title: str | None = None, aspect_ratio: str | None = None,
     apply_to_panels: bool = False, style_preset: int | None | object = UNCHANGED,
