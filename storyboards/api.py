@@ -11,7 +11,7 @@ from studio.errors import ERRORS
 from studio.types import Id, Name, PathId, ShortText, Text
 
 from . import selectors, services
-from .models import Action, AspectRatio, CameraMove, Membership, Role, ShotType
+from .models import Action, AspectRatio, CameraMove, Membership, ReviewStatus, Role, ShotType
 from .services import TEXT_LIMIT
 
 router = Router(tags=["storyboards"])
@@ -120,6 +120,7 @@ class PanelOut(Schema):
     script_status: Literal["linked", "changed", "removed"] | None
     script_first_line: int | None
     script_last_line: int | None
+    status: str = Field(description="draft, in_review, changes_requested or approved")
     created_at: datetime
     updated_at: datetime
 
@@ -355,3 +356,17 @@ def delete_project(request, project_id: PathId):
     )
     services.project_delete(project=project, by=request.user)
     return Status(204, None)
+
+
+class StatusIn(Schema):
+    status: Literal[tuple(ReviewStatus.values)]
+
+
+@router.post("/panels/{panel_id}/status", response={200: PanelOut, **ERRORS})
+def set_panel_status(request, panel_id: PathId, body: StatusIn):
+    """Anyone who edits sets `draft` or `in_review`; only directors and owners set
+    `changes_requested` or `approved` (403 for other roles, viewers included)."""
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
+    return services.panel_set_status(panel=panel, membership=membership, status=body.status)

@@ -312,6 +312,23 @@ class ScriptStatus(models.TextChoices):
     REMOVED = "removed", "Removed from script"
 
 
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+
+
+# Who may set each status: anyone who edits asks for review (or takes a panel back to draft);
+# only those who supervise (directors, owners) request changes or approve.
+STATUS_ACTION = {
+    ReviewStatus.DRAFT: Action.EDIT,
+    ReviewStatus.IN_REVIEW: Action.EDIT,
+    ReviewStatus.CHANGES_REQUESTED: Action.SUPERVISE,
+    ReviewStatus.APPROVED: Action.SUPERVISE,
+}
+
+
 class LivePanels(models.Manager):
     """Panels on the board. A deleted panel is kept (with its takes and comments) so that undo
     brings it back whole; only `Panel.all_objects` sees it."""
@@ -349,6 +366,9 @@ class Panel(models.Model):
     )
     script_first_line = models.PositiveIntegerField(null=True, blank=True)
     script_last_line = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT, db_index=True
+    )
     style_preset = models.ForeignKey(  # overrides the board's style for this panel
         StylePreset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -406,3 +426,20 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"{self.author}: {self.body[:40]}"
+
+
+class StatusChange(models.Model):
+    """Every review decision, kept: who asked for review, who approved, when (the ledger and
+    the credits read these)."""
+
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=20, choices=ReviewStatus.choices)
+    previous = models.CharField(max_length=20, choices=ReviewStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.panel}: {self.previous} -> {self.status}"

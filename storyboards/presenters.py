@@ -20,7 +20,16 @@ from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
 
 from . import scripts, selectors, services
-from .models import AspectRatio, CameraMove, Comment, Panel, ShotType, Storyboard
+from .models import (
+    STATUS_ACTION,
+    AspectRatio,
+    CameraMove,
+    Comment,
+    Panel,
+    ReviewStatus,
+    ShotType,
+    Storyboard,
+)
 
 BLANK = (
     "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"  # 1x1, clear
@@ -86,7 +95,18 @@ def running_time(duration_ms: int) -> str:
 def board_head(storyboard) -> dict:
     summary = selectors.board_summary(storyboard_id=storyboard.id)
     return {"storyboard": storyboard, "panels": summary["panels"],
-            "running_time": running_time(summary["duration_ms"])}  # fmt: skip
+            "running_time": running_time(summary["duration_ms"]),
+            "review": [(value, label, summary["statuses"][value])
+                       for value, label in ReviewStatus.choices
+                       if value != ReviewStatus.DRAFT and summary["statuses"][value]]}  # fmt: skip
+
+
+def review_actions(panel: Panel, membership) -> dict:
+    """The inspector's review row: each status, and whether this person may set it."""
+    return {"panel": panel, "can_edit": membership.can_edit, "choices": [
+        (value, label, membership.may(STATUS_ACTION[value]))
+        for value, label in ReviewStatus.choices
+    ]}  # fmt: skip
 
 
 # A screenplay's cue: a name in capitals, maybe with an extension: MARA, DR. OKAFOR (V.O.).
@@ -144,6 +164,7 @@ def inspector(panel: Panel, membership) -> dict:
         "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
         "limits": {"guidance": take_services.GUIDANCE_RANGE, "min_frames": take_services.MIN_FRAMES},
         "script_link": script_link(panel),
+        "review": review_actions(panel, membership),
         "styles": list(panel.storyboard.project.style_presets.order_by("name")),
     }  # fmt: skip
 

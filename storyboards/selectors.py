@@ -22,6 +22,7 @@ from .models import (
     Membership,
     Panel,
     Project,
+    ReviewStatus,
     Scene,
     Script,
     Storyboard,
@@ -147,11 +148,14 @@ def takes_for_panels(*, panel_ids) -> dict[int, list]:
 
 
 def board_summary(*, storyboard_id: int) -> dict:
-    """Panel count and total running time of a board. One query."""
+    """Panel count, total running time and how many panels stand at each review status of a
+    board. One query."""
     totals = Panel.objects.filter(storyboard=storyboard_id).aggregate(
-        panels=Count("id"), duration_ms=Sum("duration_ms")
-    )
-    return {"panels": totals["panels"], "duration_ms": totals["duration_ms"] or 0}
+        panels=Count("id"), duration_ms=Sum("duration_ms"),
+        **{status: Count("id", filter=Q(status=status)) for status in ReviewStatus.values},
+    )  # fmt: skip
+    return {"panels": totals["panels"], "duration_ms": totals["duration_ms"] or 0,
+            "statuses": {status: totals[status] for status in ReviewStatus.values}}  # fmt: skip
 
 
 def panel_order(*, storyboard_ids) -> dict[int, list[int]]:

@@ -19,6 +19,7 @@ from studio.errors import Conflict
 from studio.events import publish, script_topic
 
 from .models import (
+    STATUS_ACTION,
     Action,
     ApiToken,
     AspectRatio,
@@ -26,8 +27,10 @@ from .models import (
     Membership,
     Panel,
     Project,
+    ReviewStatus,
     Role,
     Script,
+    StatusChange,
     Storyboard,
     StylePreset,
 )
@@ -339,6 +342,27 @@ def panel_update(
     publish(
         panel.storyboard_id, "panel.updated", {"storyboard": panel.storyboard_id, "panel": panel.id}
     )
+    return panel
+
+
+@transaction.atomic
+def panel_set_status(*, panel: Panel, membership: Membership, status: str) -> Panel:
+    """Draft -> in review -> changes requested -> approved. Editors ask for review (or take a
+    panel back to draft); only directors and owners request changes or approve (403).
+    Every decision is kept as a StatusChange."""
+    if status not in ReviewStatus.values:
+        raise ValidationError(
+            {"status": f"Status must be one of {', '.join(ReviewStatus.values)}."}
+        )
+    require(membership, STATUS_ACTION[status])
+    panel = Panel.objects.select_for_update().get(pk=panel.pk)
+    if panel.status == status:
+        return panel
+    StatusChange.objects.create(panel=panel, status=status, previous=panel.status,
+                                by=membership.user)  # fmt: skip
+    panel.status = status
+    panel.save(update_fields=["status", "updated_at"])
+    publish(panel.storyboard_id, "panel.updated", {"panel": panel.id})
     return panel
 
 

@@ -42,6 +42,7 @@ urlpatterns = [
     path("panels/<id:panel_id>/restore/", views.panel_restore, name="panel-restore"),
     path("panels/<id:panel_id>/resync/", views.panel_resync, name="panel-resync"),
     path("panels/<id:panel_id>/keep/", views.panel_keep, name="panel-keep"),
+    path("panels/<id:panel_id>/status/", views.panel_status, name="panel-status"),
     path("panels/<id:panel_id>/move/", views.panel_move, name="panel-move"),
     path("panels/<id:panel_id>/generate/", views.panel_generate, name="panel-generate"),
     path("panels/<id:panel_id>/comments/", views.comment_add, name="comment-add"),

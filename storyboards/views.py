@@ -327,6 +327,23 @@ def panel_keep(request, panel_id: int):
     return _script_decision(request, panel_id, scripts.panel_keep)
 
 
+@login_required
+@require_POST
+def panel_status(request, panel_id: int):
+    """Ask for review, request changes, approve (the last two: directors and owners)."""
+    panel, membership = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.EDIT
+    )
+    try:
+        panel = services.panel_set_status(
+            panel=panel, membership=membership, status=request.POST.get("status", "")
+        )
+    except ValidationError as e:
+        return _notice(request, panel.id, _errors(e), status=_status(e))
+    context = {"review": presenters.review_actions(panel, membership)}
+    return render(request, "storyboards/_panel_review.html", context)
+
+
 def _script_decision(request, panel_id: int, decide):
     panel, membership = selectors.panel_get_for_member(
         user=request.user, panel_id=panel_id, action=Action.EDIT

@@ -120,7 +120,7 @@
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const morph = (mine, theirs) => { if (mine && theirs) { Idiomorph.morph(mine, theirs); htmx.process(mine); } };
     if (lists) for (const part of ["takes", "comments"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
-    if (form || lists) morph(document.getElementById(`panel-${id}-script`), fresh.getElementById(`panel-${id}-script`));
+    if (form || lists) for (const part of ["script", "review"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
     const edit = $("#inspector [data-edit-form]");
     if (form && edit && !edit.dataset.dirty && !edit.contains(document.activeElement)) { morph(edit, fresh.querySelector("[data-edit-form]")); counters(edit); }
     const generate = $("#inspector form.generate"), theirs = fresh.querySelector("form.generate");
