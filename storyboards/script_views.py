@@ -409,17 +409,22 @@ def _seed(post):
 @login_required
 @require_POST
 def character_create(request, project_id: int):
+    return _entity_create(request, project_id, "character", scripts.character_create)
+
+
+def _entity_create(request, project_id: int, kind: str, create):
+    """A new character or location, typed in on the cast page."""
     project, membership = selectors.project_get_for_member(
         user=request.user, project_id=project_id, action=Action.EDIT
     )
     try:
-        character = scripts.character_create(
+        entity = create(
             project=project, name=request.POST.get("name", ""),
             description=request.POST.get("description", ""),
         )  # fmt: skip
     except ValidationError as e:
-        return _inline_error(request, "#character-create-notice", e)
-    return _entity_row(request, "character", character, membership)
+        return _inline_error(request, f"#{kind}-create-notice", e)
+    return _entity_row(request, kind, entity, membership)
 
 
 @login_required
@@ -444,17 +449,7 @@ def character_edit(request, character_id: int):
 @login_required
 @require_POST
 def location_create(request, project_id: int):
-    project, membership = selectors.project_get_for_member(
-        user=request.user, project_id=project_id, action=Action.EDIT
-    )
-    try:
-        location = scripts.location_create(
-            project=project, name=request.POST.get("name", ""),
-            description=request.POST.get("description", ""),
-        )  # fmt: skip
-    except ValidationError as e:
-        return _inline_error(request, "#location-create-notice", e)
-    return _entity_row(request, "location", location, membership)
+    return _entity_create(request, project_id, "location", scripts.location_create)
 
 
 @login_required

@@ -149,7 +149,7 @@ def _conflict(script: Script, base_version: int, mine: str) -> ScriptConflict:
 
 
 def _new_version(script: Script, user, text: str, note: str) -> Script:
-    before = parsed(script.source)
+    before = parsed_latest(script)
     after = parsed(text)
     script.version += 1
     script.source = text
@@ -298,15 +298,7 @@ def source_text(elements: list[sp.Element]) -> str:
 def _split_source(elements: list[sp.Element]) -> tuple[str, str]:
     """The action and dialogue fields a panel takes from its elements."""
     actions = [e.text for e in elements if e.kind in ("action", "centered", "transition")]
-    speeches: list[list[str]] = []
-    for element in elements:
-        if element.kind == "character":
-            extension = f" ({element.extension})" if element.extension else ""
-            speeches.append([element.character + extension])
-        elif element.kind in ("parenthetical", "dialogue", "lyric") and speeches:
-            speeches[-1].append(element.text)
-    dialogue = "\n\n".join("\n".join(speech) for speech in speeches)
-    return _clip("\n\n".join(actions)), _clip(dialogue)
+    return _clip("\n\n".join(actions)), _clip(sp.dialogue_text(elements))
 
 
 def _clip(text: str) -> str:
@@ -382,7 +374,7 @@ def panel_resync(*, panel: Panel) -> Panel:
     frame, takes and notes stay)."""
     panel = Panel.objects.select_for_update().get(pk=panel.pk)
     script = _script_of(panel)
-    link = link_of(panel, parsed(script.source))
+    link = link_of(panel, parsed_latest(script))
     if link.status != ScriptStatus.CHANGED:
         raise Conflict(
             "Only a panel whose script changed can be re-synced."
@@ -399,7 +391,7 @@ def panel_keep(*, panel: Panel) -> Panel:
     taking it; a removed one lets go of the script."""
     panel = Panel.objects.select_for_update().get(pk=panel.pk)
     script = _script_of(panel)
-    link = link_of(panel, parsed(script.source))
+    link = link_of(panel, parsed_latest(script))
     if link.status == ScriptStatus.LINKED:
         raise Conflict("This panel already matches its script.")
     status = ScriptStatus.LINKED if link.status == ScriptStatus.CHANGED else ScriptStatus.UNLINKED
@@ -484,7 +476,7 @@ def storyboard_from_scene(*, scene: Scene, user, title: str | None = None) -> St
     if scene.removed:
         raise Conflict("This scene was cut from the script.")
     script = scene.script
-    screenplay = parsed(script.source)
+    screenplay = parsed_latest(script)
     info = next((s for s in screenplay.scenes if s.id == scene.element_id), None)
     if info is None:
         raise Conflict("This scene is no longer in the script.")
@@ -550,14 +542,29 @@ def _entity_name(name: str) -> str:
     return name
 
 
-@transaction.atomic
-def character_create(*, project: Project, name: str, description: str = "") -> Character:
+def _entity_create(model, *, project: Project, name: str, description: str, taken: str):
     name = _entity_name(name)
-    if project.characters.filter(name=name).exists():
-        raise Conflict(f"{name} is already in the cast.")
-    return Character.objects.create(
+    if model.objects.filter(project=project, name=name).exists():
+        raise Conflict(taken.format(name=name))
+    return model.objects.create(
         project=project, name=name, description=_check_description(description) or ""
     )
+
+
+def _entity_update(entity, *, description, reference, clear_reference):
+    """What characters and locations share: the description and the reference image."""
+    description = _check_description(description)
+    if description is not None:
+        entity.description = description
+    _set_reference(entity, reference, clear_reference)
+    entity.save()
+    return entity
+
+
+@transaction.atomic
+def character_create(*, project: Project, name: str, description: str = "") -> Character:
+    return _entity_create(Character, project=project, name=name, description=description,
+                          taken="{name} is already in the cast.")  # fmt: skip
 
 
 @transaction.atomic
@@ -565,26 +572,18 @@ def character_update(
     *, character: Character, description: str | None = None, seed=UNCHANGED,
     reference: UploadedFile | None = None, clear_reference: bool = False,
 ) -> Character:  # fmt: skip
-    description = _check_description(description)
-    if description is not None:
-        character.description = description
     if seed is not UNCHANGED:
         if seed is not None and not 0 <= int(seed) < 2**63:
             raise ValidationError({"seed": "A seed is a whole number from 0 to 2⁶³−1."})
         character.seed = seed
-    _set_reference(character, reference, clear_reference)
-    character.save()
-    return character
+    return _entity_update(character, description=description, reference=reference,
+                          clear_reference=clear_reference)  # fmt: skip
 
 
 @transaction.atomic
 def location_create(*, project: Project, name: str, description: str = "") -> Location:
-    name = _entity_name(name)
-    if project.locations.filter(name=name).exists():
-        raise Conflict(f"{name} is already a location.")
-    return Location.objects.create(
-        project=project, name=name, description=_check_description(description) or ""
-    )
+    return _entity_create(Location, project=project, name=name, description=description,
+                          taken="{name} is already a location.")  # fmt: skip
 
 
 @transaction.atomic
@@ -592,12 +591,8 @@ def location_update(
     *, location: Location, description: str | None = None,
     reference: UploadedFile | None = None, clear_reference: bool = False,
 ) -> Location:  # fmt: skip
-    description = _check_description(description)
-    if description is not None:
-        location.description = description
-    _set_reference(location, reference, clear_reference)
-    location.save()
-    return location
+    return _entity_update(location, description=description, reference=reference,
+                          clear_reference=clear_reference)  # fmt: skip
 
 
 def _set_reference(entity, reference: UploadedFile | None, clear: bool) -> None:

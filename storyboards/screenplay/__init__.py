@@ -22,6 +22,7 @@ from .beats import (
     LONG_SPEECH_LINES,
     SHOT_NAMES,
     beats,
+    dialogue_text,
     named_shot,
     panel_note,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Screenplay",
     "ScriptError",
     "beats",
+    "dialogue_text",
     "decode_text",
     "element_lines",
     "heading_parts",

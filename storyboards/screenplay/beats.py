@@ -292,7 +292,7 @@ class _Shots:
             first_line=min(e.first_line for e in elements),
             last_line=max(e.last_line for e in elements),
             action=action,
-            dialogue=_dialogue(elements),
+            dialogue=dialogue_text(elements),
             characters=list(dict.fromkeys(characters)),
             shot_type=shot,
             duration_ms=_milliseconds(seconds),
@@ -331,7 +331,7 @@ def _spoken_name(cue: Element) -> str:
     return title_cased(cue.character)
 
 
-def _dialogue(elements: list[Element]) -> str:
+def dialogue_text(elements: list[Element]) -> str:
     """The speeches as printed: cue with extension, parentheticals and lines under it."""
     speeches: list[list[str]] = []
     for element in elements:
