@@ -749,6 +749,11 @@ def test_nothing_scrolls_sideways_on_a_phone(browser, processes, project, storyb
         dialogue="MARA\n(breathless, to nobody in particular)\nDon't open it.",
     )  # fmt: skip
     boards.comment_add(panel=panel, author=dana, body="https://example.com/" + "x" * 120)
+    from storyboards import scripts
+
+    script = scripts.script_create(project=project, user=dana, title="Wide", text="".join(
+        f"INT. A VERY LONG PLACE NAME NUMBER {n} - DAY\n\nANNA-MARIA\nHi.\n\nBARTHOLOMEW\nHello.\n\n"
+        for n in range(3)))  # fmt: skip
     host = processes.studio()
     width = "document.scrollingElement.scrollWidth"
     with diagnostics(processes, browser):
@@ -757,7 +762,8 @@ def test_nothing_scrolls_sideways_on_a_phone(browser, processes, project, storyb
         assert page.evaluate(width) <= PHONE["width"], "login"
         sign_in(page, host, "dana", "/")
         assert page.evaluate(width) <= PHONE["width"], "projects"
-        for path in (f"/projects/{project.id}/", "/account/tokens/"):
+        for path in (f"/projects/{project.id}/", "/account/tokens/", f"/scripts/{script.id}/",
+                     f"/scripts/{script.id}/breakdown/", f"/projects/{project.id}/cast/"):  # fmt: skip
             page.goto(f"http://{host}{path}")
             assert page.evaluate(width) <= PHONE["width"], path
         page.goto(f"http://{host}/storyboards/{storyboard.id}/")
