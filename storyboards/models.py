@@ -408,24 +408,78 @@ class Panel(models.Model):
 
 
 class Comment(models.Model):
+    """A note on a panel. It belongs to the take it was made on (new takes do not orphan it), may
+    be pinned at a point or a rectangle of that take's frame (normalized 0..1), and may answer
+    another comment: threads are one level deep, a reply to a reply joins its thread's root."""
+
     panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="comments")
-    # Review comes later: a comment may be pinned on one take, at a point of its frame.
     take = models.ForeignKey(
         "generation.Take", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
     pin_x = models.FloatField(null=True, blank=True)
     pin_y = models.FloatField(null=True, blank=True)
+    pin_w = models.FloatField(null=True, blank=True)  # a rectangle; a point has none
+    pin_h = models.FloatField(null=True, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
     )
     body = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A thread is resolved as a whole, on its root; reopening clears both.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pin_x__isnull=True)
+                | (models.Q(pin_x__gte=0, pin_x__lte=1, pin_y__gte=0, pin_y__lte=1)),
+                name="comment_pin_inside_frame",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.author}: {self.body[:40]}"
+
+    @property
+    def pinned(self) -> bool:
+        return self.pin_x is not None
+
+    @property
+    def is_area(self) -> bool:
+        return self.pin_w is not None
+
+
+class Notification(models.Model):
+    """One line of a person's inbox: they were mentioned, or someone answered their thread."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "mentioned you"
+        REPLY = "reply", "replied to your comment"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="one_notification_per_comment")
+        ]
 
 
 class StatusChange(models.Model):
