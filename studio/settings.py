@@ -205,6 +205,12 @@ SLATE_SOCKET_MAX_UNSENT = int(os.environ.get("SLATE_SOCKET_MAX_UNSENT", 4 * 2**2
 SLATE_MAX_WAITING_PER_PANEL = int(os.environ.get("SLATE_MAX_WAITING_PER_PANEL", 8))
 SLATE_MAX_WAITING = int(os.environ.get("SLATE_MAX_WAITING", 1000))
 SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed
+# C2PA Content Credentials on takes and exports: the chain PEM (signer first, then its CA) and the
+# signer's ES256 key. Missing files are made on first use as a local CA (dev); a deployment sets
+# its own (docs/provenance.md).
+SLATE_C2PA_ENABLED = _env_bool("SLATE_C2PA_ENABLED", True)
+SLATE_C2PA_CERT = Path(os.environ.get("SLATE_C2PA_CERT", VAR_DIR / "c2pa" / "chain.pem"))
+SLATE_C2PA_KEY = Path(os.environ.get("SLATE_C2PA_KEY", VAR_DIR / "c2pa" / "signer.key"))
 
 # The tiny model's attention runs at half resolution: past 256 px it is slow for no benefit.
 # max_step_pixels: steps x width x height (x frames) a take may cost. On this 2-core machine the

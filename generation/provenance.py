@@ -1,0 +1,340 @@
+"""C2PA Content Credentials: who and what made a take, an exported board or an animatic.
+
+Each signed file carries a manifest saying it is AI-generated (digitalSourceType
+trainedAlgorithmicMedia), which model made it (the `softwareAgent` of its `c2pa.created` action)
+and which people did (CreativeWork authors), signed with `SLATE_C2PA_CERT`/`SLATE_C2PA_KEY`.
+c2pa-rs refuses a lone self-signed certificate, so dev and tests sign with a local root CA and an
+ES256 certificate it issued, made on first use (`manage.py c2pa_certs`); a deployment configures
+its own (docs/provenance.md). No torch here: exporters call this from any process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import io
+import json
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+CLAIM_GENERATOR = "Slate"
+AI_GENERATED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+TAKE_ASSERTION = "org.slate.take"
+# Formats c2pa-rs embeds a manifest into. It reads PDFs but cannot write one (its PDF handler
+# has no writer), so a PDF gets a sidecar `<name>.c2pa` manifest store beside it instead.
+EMBEDDED = ("image/png", "image/jpeg", "video/mp4")
+SIDECAR = ("application/pdf",)
+
+
+class ProvenanceError(Exception):
+    """A file could not be signed, or carries no readable manifest."""
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+def certificates_create(*, cert_path: Path, key_path: Path, common_name: str = "Slate") -> None:
+    """A local root CA (ECDSA P-256) and an ES256 signing certificate it issued.
+
+    Writes the chain PEM (signer, then CA) to `cert_path` and the signer's key to `key_path`
+    (mode 600). c2pa-rs checks the signer's profile: a critical key usage with digitalSignature,
+    an extended key usage it accepts (emailProtection, documentSigning), not a CA, issued by
+    another certificate than itself.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, signer_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} local root CA"),
+        ]
+    )
+    signer_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{common_name} Content Credentials"),
+        ]
+    )
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(signing=False), critical=True)
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    signer_cert = (
+        x509.CertificateBuilder()
+        .subject_name(signer_name)
+        .issuer_name(ca_name)
+        .public_key(signer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(signing=True), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.EMAIL_PROTECTION, x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    chain = signer_cert.public_bytes(pem) + ca_cert.public_bytes(pem)
+    key = signer_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_private(key_path, key)
+    _write_private(cert_path, chain, mode=0o644)
+
+
+def _key_usage(*, signing: bool):
+    from cryptography import x509
+
+    return x509.KeyUsage(
+        digital_signature=signing, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=not signing,
+        crl_sign=not signing, encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+
+
+def _write_private(path: Path, content: bytes, mode: int = 0o600) -> None:
+    """Write beside the target and rename, so a reader never sees half a key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(scratch, path)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+
+
+def certificates_ensure() -> tuple[Path, Path]:
+    """The configured chain and key; made here (dev and tests) when neither exists yet."""
+    cert_path, key_path = Path(settings.SLATE_C2PA_CERT), Path(settings.SLATE_C2PA_KEY)
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    # Two workers may sign their first take together: one makes the pair, the other finds it.
+    with _locked(cert_path.parent / ".c2pa.lock"):
+        if not (cert_path.exists() and key_path.exists()):
+            log.warning(
+                "No C2PA certificate at %s: made a local root CA and signing certificate. "
+                "A deployment should configure its own (SLATE_C2PA_CERT, SLATE_C2PA_KEY; "
+                "see docs/provenance.md).",
+                cert_path,
+            )
+            certificates_create(cert_path=cert_path, key_path=key_path)
+    return cert_path, key_path
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _signer():
+    cert_path, key_path = certificates_ensure()
+    return _signer_for(str(cert_path), str(key_path), cert_path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _signer_info(cert_path: str, key_path: str, _mtime: int):
+    """Read once per certificate file version: a replaced certificate is picked up."""
+    import c2pa
+
+    return c2pa.C2paSignerInfo(
+        alg=c2pa.C2paSigningAlg.ES256,
+        sign_cert=Path(cert_path).read_bytes(),
+        private_key=Path(key_path).read_bytes(),
+        ta_url=None,
+    )
+
+
+def _signer_for(cert_path: str, key_path: str, mtime: int):
+    import c2pa
+
+    # A Signer is consumed by one sign; the parsed info is what is worth keeping.
+    return c2pa.Signer.from_info(_signer_info(cert_path, key_path, mtime))
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+def manifest_definition(
+    *, title: str, models: list[str], authors: list[str], parameters: dict | None = None
+) -> dict:
+    """The manifest we sign: AI-generated by `models`, made by `authors`, with take settings."""
+    created = {
+        "action": "c2pa.created",
+        "digitalSourceType": AI_GENERATED,
+        "softwareAgent": {"name": ", ".join(models) or "unknown model"},
+        "parameters": {"models": models},
+    }
+    assertions = [
+        {"label": "c2pa.actions", "data": {"actions": [created]}},
+        {
+            "label": "stds.schema-org.CreativeWork",
+            "data": {
+                "@context": "https://schema.org",
+                "@type": "CreativeWork",
+                "author": [{"@type": "Person", "name": name} for name in authors],
+            },
+        },
+    ]
+    if parameters is not None:
+        assertions.append({"label": TAKE_ASSERTION, "data": parameters})
+    return {
+        "claim_generator_info": [{"name": CLAIM_GENERATOR}],
+        "title": title,
+        "assertions": assertions,
+    }
+
+
+def sign_bytes(
+    data: bytes, *, mime: str, title: str, models: list[str], authors: list[str],
+    parameters: dict | None = None,
+) -> bytes:  # fmt: skip
+    """`data` with a signed manifest embedded (PNG, JPEG, MP4)."""
+    import c2pa
+
+    if mime not in EMBEDDED:
+        raise ProvenanceError(
+            f"cannot embed Content Credentials in {mime}; sign_file makes a sidecar for PDFs"
+        )
+    definition = manifest_definition(
+        title=title, models=models, authors=authors, parameters=parameters
+    )
+    signed = io.BytesIO()
+    try:
+        with c2pa.Builder(definition) as builder:
+            builder.sign(_signer(), mime, io.BytesIO(data), signed)
+    except c2pa.C2paError as error:
+        raise ProvenanceError(f"signing {mime} failed: {error}") from error
+    return signed.getvalue()
+
+
+def sign_file(
+    path: Path, *, mime: str, title: str, models: list[str], authors: list[str],
+    parameters: dict | None = None,
+) -> None:  # fmt: skip
+    """Sign `path` in place; a PDF gets `<path>.c2pa` beside it (c2pa-rs cannot embed in PDF)."""
+    import c2pa
+
+    path = Path(path)
+    if mime in SIDECAR:
+        definition = manifest_definition(
+            title=title, models=models, authors=authors, parameters=parameters
+        )
+        try:
+            with c2pa.Builder(definition) as builder, path.open("rb") as source:
+                builder.set_no_embed()
+                store = builder.sign(_signer(), mime, source, io.BytesIO())
+        except c2pa.C2paError as error:
+            raise ProvenanceError(f"signing {mime} failed: {error}") from error
+        _write_private(sidecar_path(path), store, mode=0o644)
+        return
+    signed = sign_bytes(
+        path.read_bytes(),
+        mime=mime,
+        title=title,
+        models=models,
+        authors=authors,
+        parameters=parameters,
+    )
+    _write_private(path, signed, mode=0o644)
+
+
+def sidecar_path(path: Path) -> Path:
+    return Path(path).with_suffix(".c2pa")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_manifest(data_or_path: bytes | Path | str, *, mime: str) -> dict:
+    """The active manifest as a dict, with `validation_state` ("Trusted", "Valid" or
+    "Invalid") and `errors` (the failure codes and explanations; empty when valid).
+
+    A PDF path reads its sidecar. Raises ProvenanceError when there is no manifest at all.
+    """
+    import c2pa
+
+    sidecar = None
+    if isinstance(data_or_path, (str, Path)):
+        path = Path(data_or_path)
+        if mime in SIDECAR and sidecar_path(path).exists():
+            sidecar = sidecar_path(path).read_bytes()
+        data = path.read_bytes()
+    else:
+        data = data_or_path
+    try:
+        with c2pa.Reader(mime, io.BytesIO(data), sidecar, context=_reading_context()) as reader:
+            store = json.loads(reader.json())
+            state = reader.get_validation_state()
+    except c2pa.C2paError as error:
+        raise ProvenanceError(f"no readable Content Credentials: {error}") from error
+    active = store.get("manifests", {}).get(store.get("active_manifest"))
+    if active is None:
+        raise ProvenanceError("no active manifest")
+    errors = [
+        f"{status.get('code')}: {status.get('explanation', '')}"
+        for status in store.get("validation_status") or []
+    ]
+    return {**active, "validation_state": state, "errors": errors}
+
+
+def _reading_context():
+    """Trust our own root CA, so a file we signed reads as Trusted rather than merely Valid."""
+    import c2pa
+
+    cert_path = Path(settings.SLATE_C2PA_CERT)
+    anchors = _root_of(cert_path.read_text()) if cert_path.exists() else ""
+    if not anchors:
+        return None
+    return c2pa.Context.from_dict({"trust": {"user_anchors": anchors}})
+
+
+def _root_of(chain_pem: str) -> str:
+    marker = "-----BEGIN CERTIFICATE-----"
+    parts = [marker + part for part in chain_pem.split(marker)[1:]]
+    return parts[-1] if len(parts) > 1 else ""
