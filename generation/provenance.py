@@ -17,10 +17,11 @@ import json
 import logging
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from django.conf import settings
 
@@ -29,10 +30,9 @@ log = logging.getLogger(__name__)
 CLAIM_GENERATOR = "Slate"
 AI_GENERATED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 TAKE_ASSERTION = "org.slate.take"
-# Formats c2pa-rs embeds a manifest into. It reads PDFs but cannot write one (its PDF handler
-# has no writer), so a PDF gets a sidecar `<name>.c2pa` manifest store beside it instead.
-EMBEDDED = ("image/png", "image/jpeg", "video/mp4")
-SIDECAR = ("application/pdf",)
+# What we sign: c2pa-rs 0.91 (c2pa-python 0.38) embeds a manifest in each of these, a PDF's
+# as an embedded file that PDF readers ignore.
+FORMATS = ("image/png", "image/jpeg", "application/pdf", "video/mp4")
 
 
 class ProvenanceError(Exception):
@@ -55,7 +55,7 @@ def certificates_create(*, cert_path: Path, key_path: Path, common_name: str = "
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, signer_key = (
         ec.generate_private_key(ec.SECP256R1()),
         ec.generate_private_key(ec.SECP256R1()),
@@ -174,30 +174,37 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 def _signer():
     cert_path, key_path = certificates_ensure()
-    return _signer_for(str(cert_path), str(key_path), cert_path.stat().st_mtime_ns)
+    # A Signer is consumed by one sign; the parsed info is what is worth keeping.
+    return c2pa().Signer.from_info(
+        _signer_info(str(cert_path), str(key_path), cert_path.stat().st_mtime_ns)
+    )
 
 
 @lru_cache(maxsize=2)
 def _signer_info(cert_path: str, key_path: str, _mtime: int):
     """Read once per certificate file version: a replaced certificate is picked up."""
-    import c2pa
-
-    return c2pa.C2paSignerInfo(
-        alg=c2pa.C2paSigningAlg.ES256,
+    return c2pa().C2paSignerInfo(
+        alg=c2pa().C2paSigningAlg.ES256,
         sign_cert=Path(cert_path).read_bytes(),
         private_key=Path(key_path).read_bytes(),
         ta_url=None,
     )
 
 
-def _signer_for(cert_path: str, key_path: str, mtime: int):
-    import c2pa
+def c2pa():
+    """The native library, loaded on first use: most web requests never sign anything."""
+    import c2pa as library
 
-    # A Signer is consumed by one sign; the parsed info is what is worth keeping.
-    return c2pa.Signer.from_info(_signer_info(cert_path, key_path, mtime))
+    return library
 
 
 # --- signing ---------------------------------------------------------------------------------
+
+
+def model_label(*, key: str, source: str = "", revision: str = "") -> str:
+    """How a model is named as the generating tool: registry key, weights and their revision."""
+    origin = " @ ".join(part for part in (source, revision) if part)
+    return f"{key} ({origin})" if origin and origin != key else key
 
 
 def manifest_definition(
@@ -207,8 +214,8 @@ def manifest_definition(
     created = {
         "action": "c2pa.created",
         "digitalSourceType": AI_GENERATED,
-        "softwareAgent": {"name": ", ".join(models) or "unknown model"},
-        "parameters": {"models": models},
+        "softwareAgent": {"name": "; ".join(models) or "unknown model"},
+        "parameters": {"models": models},  # one agent per action: the list keeps each name whole
     }
     assertions = [
         {"label": "c2pa.actions", "data": {"actions": [created]}},
@@ -234,21 +241,23 @@ def sign_bytes(
     data: bytes, *, mime: str, title: str, models: list[str], authors: list[str],
     parameters: dict | None = None,
 ) -> bytes:  # fmt: skip
-    """`data` with a signed manifest embedded (PNG, JPEG, MP4)."""
-    import c2pa
+    """`data` with a signed manifest embedded; `data` itself when SLATE_C2PA_ENABLED is off.
 
-    if mime not in EMBEDDED:
-        raise ProvenanceError(
-            f"cannot embed Content Credentials in {mime}; sign_file makes a sidecar for PDFs"
-        )
+    Raises ProvenanceError (and writes nothing) for a format we do not sign or a refused
+    certificate.
+    """
+    if not settings.SLATE_C2PA_ENABLED:
+        return data
+    if mime not in FORMATS:
+        raise ProvenanceError(f"Content Credentials are not signed into {mime}, only {FORMATS}")
     definition = manifest_definition(
         title=title, models=models, authors=authors, parameters=parameters
     )
     signed = io.BytesIO()
     try:
-        with c2pa.Builder(definition) as builder:
+        with c2pa().Builder(definition, context=_signing_context()) as builder:
             builder.sign(_signer(), mime, io.BytesIO(data), signed)
-    except c2pa.C2paError as error:
+    except c2pa().C2paError as error:
         raise ProvenanceError(f"signing {mime} failed: {error}") from error
     return signed.getvalue()
 
@@ -257,65 +266,44 @@ def sign_file(
     path: Path, *, mime: str, title: str, models: list[str], authors: list[str],
     parameters: dict | None = None,
 ) -> None:  # fmt: skip
-    """Sign `path` in place; a PDF gets `<path>.c2pa` beside it (c2pa-rs cannot embed in PDF)."""
-    import c2pa
-
-    path = Path(path)
-    if mime in SIDECAR:
-        definition = manifest_definition(
-            title=title, models=models, authors=authors, parameters=parameters
-        )
-        try:
-            with c2pa.Builder(definition) as builder, path.open("rb") as source:
-                builder.set_no_embed()
-                store = builder.sign(_signer(), mime, source, io.BytesIO())
-        except c2pa.C2paError as error:
-            raise ProvenanceError(f"signing {mime} failed: {error}") from error
-        _write_private(sidecar_path(path), store, mode=0o644)
+    """Sign `path` in place (replaced by rename: a reader never sees half a file)."""
+    if not settings.SLATE_C2PA_ENABLED:
         return
+    path = Path(path)
     signed = sign_bytes(
-        path.read_bytes(),
-        mime=mime,
-        title=title,
-        models=models,
-        authors=authors,
+        path.read_bytes(), mime=mime, title=title, models=models, authors=authors,
         parameters=parameters,
-    )
+    )  # fmt: skip
     _write_private(path, signed, mode=0o644)
 
 
-def sidecar_path(path: Path) -> Path:
-    return Path(path).with_suffix(".c2pa")
+@lru_cache(maxsize=1)
+def _signing_context():
+    # No claim thumbnail: a take's own picture is the asset, and the JPEG copy cost 90 ms and
+    # 30 KB per 256 px take.
+    return c2pa().Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
 def read_manifest(data_or_path: bytes | Path | str, *, mime: str) -> dict:
-    """The active manifest as a dict, with `validation_state` ("Trusted", "Valid" or
-    "Invalid") and `errors` (the failure codes and explanations; empty when valid).
+    """The active manifest as a dict, with `validation_state` ("Trusted" when signed under our
+    configured root, "Valid" when intact but from another root, "Invalid") and `errors` (failure
+    codes with their explanations; empty when nothing failed).
 
-    A PDF path reads its sidecar. Raises ProvenanceError when there is no manifest at all.
+    Raises ProvenanceError when the file carries no manifest at all.
     """
-    import c2pa
-
-    sidecar = None
-    if isinstance(data_or_path, (str, Path)):
-        path = Path(data_or_path)
-        if mime in SIDECAR and sidecar_path(path).exists():
-            sidecar = sidecar_path(path).read_bytes()
-        data = path.read_bytes()
-    else:
-        data = data_or_path
+    data = data_or_path if isinstance(data_or_path, bytes) else Path(data_or_path).read_bytes()
     try:
-        with c2pa.Reader(mime, io.BytesIO(data), sidecar, context=_reading_context()) as reader:
+        with c2pa().Reader(mime, io.BytesIO(data), context=_reading_context()) as reader:
             store = json.loads(reader.json())
             state = reader.get_validation_state()
-    except c2pa.C2paError as error:
-        raise ProvenanceError(f"no readable Content Credentials: {error}") from error
+    except c2pa().C2paError as error:
+        raise ProvenanceError(f"no readable Content Credentials in this {mime}: {error}") from error
     active = store.get("manifests", {}).get(store.get("active_manifest"))
     if active is None:
-        raise ProvenanceError("no active manifest")
+        raise ProvenanceError(f"no active manifest in this {mime}")
     errors = [
         f"{status.get('code')}: {status.get('explanation', '')}"
         for status in store.get("validation_status") or []
@@ -325,16 +313,62 @@ def read_manifest(data_or_path: bytes | Path | str, *, mime: str) -> dict:
 
 def _reading_context():
     """Trust our own root CA, so a file we signed reads as Trusted rather than merely Valid."""
-    import c2pa
-
     cert_path = Path(settings.SLATE_C2PA_CERT)
-    anchors = _root_of(cert_path.read_text()) if cert_path.exists() else ""
-    if not anchors:
+    root = _root_of(cert_path.read_text()) if cert_path.exists() else ""
+    if not root:
         return None
-    return c2pa.Context.from_dict({"trust": {"user_anchors": anchors}})
+    return c2pa().Context.from_dict({"trust": {"user_anchors": root}})
 
 
 def _root_of(chain_pem: str) -> str:
+    """The last certificate of a chain of two or more (a lone certificate is no anchor)."""
     marker = "-----BEGIN CERTIFICATE-----"
-    parts = [marker + part for part in chain_pem.split(marker)[1:]]
-    return parts[-1] if len(parts) > 1 else ""
+    certificates = [marker + part for part in chain_pem.split(marker)[1:]]
+    return certificates[-1] if len(certificates) > 1 else ""
+
+
+# --- takes -----------------------------------------------------------------------------------
+
+
+def take_record(take) -> dict:
+    """Everything that made a take, typed: the PNG text metadata and the `org.slate.take`
+    assertion both say this. One query for the project's name (the claim loads the rest)."""
+    storyboard = take.panel.storyboard
+    record = {
+        "take": take.id, "tool": take.tool, "prompt": take.prompt,
+        "prompt_parts": take.prompt_parts, "prompt_cut": take.prompt_cut,
+        "negative_prompt": take.negative_prompt, "model": take.model_key,
+        "model_source": take.model_source, "model_revision": take.model_revision,
+        "seed": take.seed, "steps": take.steps, "guidance": take.guidance,
+        "width": take.width, "height": take.height, "strength": take.strength,
+        "scale": take.scale, "num_frames": take.num_frames, "fps": take.fps,
+        "parent_take": take.parent_id, "reference": take.reference.name,
+        "author": take.author.username, "author_name": take.author.get_full_name(),
+        "project": storyboard.project.name, "storyboard": storyboard.title,
+        "panel": take.panel_id,
+    }  # fmt: skip
+    return {key: value for key, value in record.items() if value not in (None, "", [])}
+
+
+def take_sign(*, take, png: bytes, mp4: bytes | None) -> tuple[bytes, bytes | None, dict]:
+    """The take's PNG (and MP4) with Content Credentials, and what to add to its timings.
+
+    Never raises: a take that rendered is worth keeping unsigned. A failure is logged and the
+    timings say `unsigned` with the reason, so the take's JSON and the admin show it.
+    """
+    t0 = time.monotonic()
+    record = take_record(take)
+    author = take.author.get_full_name()
+    credentials = {
+        "title": f"{record['project']} / {record['storyboard']} / take {take.id}",
+        "models": [model_label(key=take.model_key, source=take.model_source, revision=take.model_revision)],
+        "authors": [f"{author} ({take.author.username})" if author else take.author.username],
+        "parameters": record,
+    }  # fmt: skip
+    try:
+        png = sign_bytes(png, mime="image/png", **credentials)
+        mp4 = sign_bytes(mp4, mime="video/mp4", **credentials) if mp4 else None
+    except Exception as error:  # a bad certificate, a native crash: never the take's end
+        log.exception("take %s kept without Content Credentials", take.id)
+        return png, mp4, {"unsigned": f"Content Credentials could not be signed: {error}"[:300]}
+    return png, mp4, {"sign_s": round(time.monotonic() - t0, 3)}
