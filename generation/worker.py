@@ -7,6 +7,7 @@ database with Redis every few seconds, so a killed worker or an emptied Redis st
 """
 
 import io
+import json
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from rq.worker import SimpleWorker
 
-from . import failures, services
+from . import failures, provenance, services
 from .models import Take, Tool
 from .pipelines.spec import TOOLS_WITH_INIT_IMAGE
 
@@ -186,8 +187,9 @@ class Engine:
                 frames = result.frames
                 png = encode_png(frames[0] if frames else result.image, _png_metadata(take))
                 mp4 = _encode_video(frames, take.fps or 8) if frames else None
+                png, mp4, signing = provenance.take_sign(take=take, png=png, mp4=mp4)
                 own = {**timings, "queue_wait_s": timings["queue_wait_s"][i], "batch_size": len(rendered),
-                       "save_s": round(time.monotonic() - t0, 3)}  # fmt: skip
+                       "save_s": round(time.monotonic() - t0, 3), **signing}  # fmt: skip
                 services.take_succeed(take=take, png=png, mp4=mp4, timings=own, gpu_seconds=share)
             except (
                 Exception
@@ -244,16 +246,11 @@ def _encode_video(frames: list, fps: int) -> bytes:
 
 
 def _png_metadata(take: Take) -> dict[str, str]:
-    fields = {
-        "take": take.id, "tool": take.tool, "prompt": take.prompt,
-        "negative_prompt": take.negative_prompt, "model": take.model_key,
-        "model_source": take.model_source, "model_revision": take.model_revision,
-        "seed": take.seed, "steps": take.steps, "guidance": take.guidance,
-        "width": take.width, "height": take.height, "strength": take.strength,
-        "scale": take.scale, "parent_take": take.parent_id, "author": take.author.username,
-        "reference": take.reference.name,
-    }  # fmt: skip
-    return {key: str(value) for key, value in fields.items() if value not in (None, "")}
+    """The take's record as PNG text: lists (the prompt's parts and cuts) as JSON."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        for key, value in provenance.take_record(take).items()
+    }
 
 
 # --- the RQ worker ---------------------------------------------------------------------------
