@@ -46,9 +46,9 @@ def certificates_create(*, cert_path: Path, key_path: Path, common_name: str = "
     """A local root CA (ECDSA P-256) and an ES256 signing certificate it issued.
 
     Writes the chain PEM (signer, then CA) to `cert_path` and the signer's key to `key_path`
-    (mode 600). c2pa-rs checks the signer's profile: a critical key usage with digitalSignature,
-    an extended key usage it accepts (emailProtection, documentSigning), not a CA, issued by
-    another certificate than itself.
+    (mode 600). c2pa-rs checks the signer's profile: key usage digitalSignature, extended key
+    usage emailProtection (the one its default settings accept; documentSigning is for other
+    validators), not a CA, an authority key identifier (docs/provenance.md).
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -117,6 +117,8 @@ def certificates_create(*, cert_path: Path, key_path: Path, common_name: str = "
     )
     _write_private(key_path, key)
     _write_private(cert_path, chain, mode=0o644)
+    # The root alone, for verifiers' trust anchors (c2patool trust --trust_anchors=ca.pem).
+    _write_private(cert_path.with_name("ca.pem"), ca_cert.public_bytes(pem), mode=0o644)
 
 
 def _key_usage(*, signing: bool):
@@ -183,12 +185,32 @@ def _signer():
 @lru_cache(maxsize=2)
 def _signer_info(cert_path: str, key_path: str, _mtime: int):
     """Read once per certificate file version: a replaced certificate is picked up."""
+    chain = Path(cert_path).read_bytes()
+    _check_chain(chain, cert_path)
     return c2pa().C2paSignerInfo(
         alg=c2pa().C2paSigningAlg.ES256,
-        sign_cert=Path(cert_path).read_bytes(),
+        sign_cert=chain,
         private_key=Path(key_path).read_bytes(),
-        ta_url=None,
+        # A timestamp keeps a signature valid after its certificate expires; it needs the network.
+        ta_url=settings.SLATE_C2PA_TSA_URL or None,
     )
+
+
+def _check_chain(chain: bytes, cert_path: str) -> None:
+    """Refuse a lone self-signed signer in words. c2pa-rs refuses one without an authority key
+    identifier ("the certificate is invalid") but signs with one that has it, and every
+    validator then reports signingCredential.untrusted."""
+    from cryptography import x509
+
+    try:
+        signer = x509.load_pem_x509_certificates(chain)[0]
+    except ValueError as error:
+        raise ProvenanceError(f"{cert_path} holds no PEM certificate: {error}") from error
+    if signer.issuer == signer.subject:
+        raise ProvenanceError(
+            f"{cert_path} starts with a self-signed certificate: C2PA needs a signer issued by a "
+            "CA (docs/provenance.md); remove it and its key to have a local CA made"
+        )
 
 
 def c2pa():

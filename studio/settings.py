@@ -211,6 +211,7 @@ SLATE_MAX_ATTEMPTS = 3  # a take whose worker dies this often ends failed
 SLATE_C2PA_ENABLED = _env_bool("SLATE_C2PA_ENABLED", True)
 SLATE_C2PA_CERT = Path(os.environ.get("SLATE_C2PA_CERT", VAR_DIR / "c2pa" / "chain.pem"))
 SLATE_C2PA_KEY = Path(os.environ.get("SLATE_C2PA_KEY", VAR_DIR / "c2pa" / "signer.key"))
+SLATE_C2PA_TSA_URL = os.environ.get("SLATE_C2PA_TSA_URL", "")  # RFC 3161 timestamps; none offline
 
 # The tiny model's attention runs at half resolution: past 256 px it is slow for no benefit.
 # max_step_pixels: steps x width x height (x frames) a take may cost. On this 2-core machine the

@@ -22,6 +22,9 @@ from studio.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SLATE_SIGNUP_ENABLED = True
+# Takes signed in tests (their workers too) use a local CA of the tests' own, never `make run`'s.
+SLATE_C2PA_CERT = Path(os.environ.get("SLATE_C2PA_CERT", VAR_DIR / "test-c2pa" / "chain.pem"))  # noqa: F405
+SLATE_C2PA_KEY = Path(os.environ.get("SLATE_C2PA_KEY", VAR_DIR / "test-c2pa" / "signer.key"))  # noqa: F405
 
 # Each test run gets its own database, so two runs (or a run beside `make run`) never collide.
 _engine = DATABASES["default"]["ENGINE"]  # noqa: F405

@@ -61,6 +61,7 @@ def test_the_command_makes_a_ca_and_a_signer_c2pa_accepts(certificates):
     assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
     assert isinstance(signer.public_key(), ec.EllipticCurvePublicKey)
     assert key_path.stat().st_mode & 0o777 == 0o600
+    assert x509.load_pem_x509_certificate((cert_path.parent / "ca.pem").read_bytes()) == ca
     signed = provenance.sign_bytes(png_bytes(), mime="image/png", **CREDITS)
     assert provenance.read_manifest(signed, mime="image/png")["validation_state"] == "Trusted"
 
@@ -84,7 +85,7 @@ def test_missing_certificates_are_made_on_first_signing_and_logged(certificates,
     assert "A deployment should configure its own" in caplog.text
 
 
-def self_signed(tmp_path):
+def self_signed(tmp_path, key_identifiers=True):
     """The signer's own profile (key usage, EKU), but issued by itself."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lone signer")])
@@ -97,8 +98,14 @@ def self_signed(tmp_path):
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(provenance._key_usage(signing=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .sign(key, hashes.SHA256())
     )  # fmt: skip
+    if key_identifiers:
+        public = key.public_key()
+        cert = cert.add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        cert = cert.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False
+        )
+    cert = cert.sign(key, hashes.SHA256())
     cert_path, key_path = tmp_path / "lone.pem", tmp_path / "lone.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
@@ -111,10 +118,33 @@ def self_signed(tmp_path):
     return cert_path, key_path
 
 
-def test_a_lone_self_signed_certificate_is_refused(tmp_path, settings):
-    settings.SLATE_C2PA_CERT, settings.SLATE_C2PA_KEY = self_signed(tmp_path)
+@pytest.mark.parametrize("key_identifiers", [True, False])
+def test_a_lone_self_signed_certificate_is_refused(tmp_path, settings, key_identifiers):
+    settings.SLATE_C2PA_CERT, settings.SLATE_C2PA_KEY = self_signed(tmp_path, key_identifiers)
+    with pytest.raises(provenance.ProvenanceError, match="starts with a self-signed certificate"):
+        provenance.sign_bytes(png_bytes(), mime="image/png", **CREDITS)
+
+
+def test_c2pa_itself_refuses_a_self_signed_certificate_without_key_identifiers(
+    tmp_path, settings, monkeypatch
+):
+    """What our own check stands in front of, pinned: c2pa-rs' words for the same refusal."""
+    monkeypatch.setattr(provenance, "_check_chain", lambda chain, path: None)
+    settings.SLATE_C2PA_CERT, settings.SLATE_C2PA_KEY = self_signed(tmp_path, False)
     with pytest.raises(provenance.ProvenanceError, match="the certificate is invalid"):
         provenance.sign_bytes(png_bytes(), mime="image/png", **CREDITS)
+
+
+def test_c2pa_signs_a_self_signed_certificate_with_key_identifiers_but_never_trusts_it(
+    tmp_path, settings, monkeypatch
+):
+    """Why our check refuses it too: every reader would call it untrusted."""
+    monkeypatch.setattr(provenance, "_check_chain", lambda chain, path: None)
+    settings.SLATE_C2PA_CERT, settings.SLATE_C2PA_KEY = self_signed(tmp_path, True)
+    signed = provenance.sign_bytes(png_bytes(), mime="image/png", **CREDITS)
+    manifest = provenance.read_manifest(signed, mime="image/png")
+    assert manifest["validation_state"] == "Valid"
+    assert any(error.startswith("signingCredential.untrusted") for error in manifest["errors"])
 
 
 # --- signing and reading -------------------------------------------------------------------------
@@ -152,6 +182,7 @@ def test_a_file_signed_under_another_root_is_valid_but_not_trusted(tmp_path, set
     provenance.certificates_ensure()
     manifest = provenance.read_manifest(signed, mime="image/png")
     assert manifest["validation_state"] == "Valid"
+    assert any(error.startswith("signingCredential.untrusted") for error in manifest["errors"])
 
 
 def test_a_file_without_credentials_says_so():
@@ -216,6 +247,7 @@ def test_a_signing_failure_keeps_the_take_unsigned_and_says_why(panel, dana, set
     signed, mp4, timings = provenance.take_sign(take=take, png=png, mp4=None)
     assert signed == png and mp4 is None
     assert timings["unsigned"].startswith("Content Credentials could not be signed")
+    assert "self-signed" in timings["unsigned"]
 
 
 @pytest.mark.worker
