@@ -7,7 +7,10 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from storyboards import services as boards
+from storyboards.api import PanelOut
 from storyboards.models import Action
+from storyboards.presenters import recall_settings
 from storyboards.selectors import panel_get_for_member, storyboard_get_for_member
 from studio.errors import ERRORS
 from studio.types import Id, PathId, ShortText
@@ -152,6 +155,24 @@ def retry_take(request, take_id: PathId):
         user=request.user, take_id=take_id, on_board=True, action=Action.GENERATE
     )
     return Status(202, take_out(services.take_retry(take=take, author=request.user)))
+
+
+class RecallOut(PanelOut):
+    generate: dict = Field(
+        description="the take's settings for the next Generate (the panel has no fields for "
+        "them): post them to /api/panels/{id}/takes"
+    )
+
+
+@router.post("/takes/{take_id}/recall", response={200: RecallOut, **ERRORS})
+def recall_take(request, take_id: PathId):
+    """The take's prompt, negative prompt, shot type and camera move back on its panel."""
+    take, membership = selectors.take_get_for_member(
+        user=request.user, take_id=take_id, on_board=True, action=Action.EDIT
+    )
+    panel = boards.panel_recall(panel=take.panel, take=take, membership=membership)
+    panel.generate = recall_settings(take)
+    return panel
 
 
 class PromptPartOut(Schema):

@@ -7,6 +7,7 @@ variant where editors and viewers see it differently, never once per viewer.
 """
 
 import re
+from difflib import SequenceMatcher
 from urllib.parse import quote
 
 from django.conf import settings
@@ -184,14 +185,111 @@ def script_link(panel: Panel) -> dict | None:
 
 
 def takes_list(panel: Panel, takes: list, *, can_edit: bool, positions: dict | None = None) -> dict:
-    """The inspector's takes, newest first: each in words (who, when, tool, model, seed)."""
+    """The inspector's takes, newest first, each take's variations, inpaints and upscales under
+    it: each in words (who, when, tool, model, seed) and where it came from. No query beyond
+    the queue's, whatever the number of takes: the lineage is read from `parent_id`."""
     if positions is None:
         positions = queue_position_map() if any(t.status == Status.QUEUED for t in takes) else {}
-    return {
-        "panel": panel, "can_edit": can_edit, "selected_id": panel.selected_take_id,
-        "items": [{"take": t, "thumb": media_url(t.image.name) if t.image else None,
-                   "position": positions.get(t.id)} for t in takes],
-    }  # fmt: skip
+    items = [{"take": t, "thumb": media_url(t.image.name) if t.image else None,
+              "position": positions.get(t.id), "icon": TOOL_ICONS[t.tool]} for t in takes]  # fmt: skip
+    return {"panel": panel, "can_edit": can_edit, "selected_id": panel.selected_take_id,
+            "items": _lineage(items)}  # fmt: skip
+
+
+TOOL_ICONS = {Tool.TEXT2IMAGE: "✦", Tool.VARIATION: "≈", Tool.INPAINT: "✎", Tool.UPSCALE: "⤢",
+              Tool.VIDEO: "▶"}  # fmt: skip
+LINEAGE_DEPTH = 4  # deeper generations line up at this indent: a phone has no room for more
+
+
+def _lineage(items: list[dict]) -> list[dict]:
+    """Roots newest first, each followed by its descendants (newest first too), with `depth`
+    and `origin`: "here" (its parent is in this list), "elsewhere" (a take of another panel: a
+    duplicated panel's picture), "gone" (a tool that starts from a take whose take was deleted)
+    or None."""
+    here = {item["take"].id for item in items}
+    children: dict[int, list[dict]] = {}
+    roots = []
+    for item in items:
+        take = item["take"]
+        if take.parent_id in here:
+            item["origin"] = "here"
+            children.setdefault(take.parent_id, []).append(item)
+            continue
+        roots.append(item)
+        if take.parent_id is not None:
+            item["origin"] = "elsewhere"
+        else:  # the parent's row went (SET_NULL): a tool that needs one says so
+            item["origin"] = "gone" if take.tool in take_services.IMAGE_PARENT_TOOLS else None
+    ordered, stack = [], [(item, 0) for item in reversed(roots)]
+    while stack:  # depth first without recursion: a chain of inpaints may be long
+        item, depth = stack.pop()
+        item["depth"] = min(depth, LINEAGE_DEPTH)
+        item["children"] = len(children.get(item["take"].id, ()))
+        ordered.append(item)
+        stack += [(child, depth + 1) for child in reversed(children.get(item["take"].id, ()))]
+    return ordered
+
+
+def take_compare(a, b) -> dict:
+    """Two takes side by side: their pictures, and every parameter that made them, the ones
+    that differ marked (the prompts word by word)."""
+    rows = [_compare_row(label, value(a), value(b)) for label, value in COMPARED
+            if value(a) != "—" or value(b) != "—"]  # fmt: skip
+    rows[0]["a_words"], rows[0]["b_words"] = _word_diff(a.prompt, b.prompt)
+    return {"a": _compared(a), "b": _compared(b), "rows": rows,
+            "differences": sum(row["differs"] for row in rows)}  # fmt: skip
+
+
+def _compared(take) -> dict:
+    return {"take": take, "image": media_url(take.image.name) if take.image else None}
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+COMPARED = (  # label, the take's value in words ("—": none); rows where both say "—" are left out
+    ("Prompt as sent", lambda t: t.prompt or "—"),
+    ("Negative prompt", lambda t: t.negative_prompt or "—"),
+    ("Tool", lambda t: t.get_tool_display()),
+    ("Model", lambda t: t.model_key + (f" @ {t.model_revision}" if t.model_revision else "")),
+    ("Seed", lambda t: _shown(t.seed)),
+    ("Steps", lambda t: _shown(t.steps)),
+    ("Guidance", lambda t: _shown(t.guidance)),
+    ("Size", lambda t: f"{t.width}×{t.height}"),
+    ("Strength", lambda t: _shown(t.strength)),
+    ("Scale", lambda t: f"{t.scale}×" if t.scale else "—"),
+    ("Frames", lambda t: _shown(t.num_frames)),
+    ("Reference image", lambda t: "yes" if t.reference else "—"),
+    ("From take", lambda t: _shown(t.parent_id)),
+    ("By", lambda t: t.author.username),
+)
+
+
+def _compare_row(label: str, a: str, b: str) -> dict:
+    return {"label": label, "a": a, "b": b, "differs": a != b}
+
+
+def _word_diff(a: str, b: str) -> tuple[list, list]:
+    """Each prompt as [(words, changed)]: the words one has and the other lacks are `changed`."""
+    words_a, words_b = a.split(), b.split()
+    side_a, side_b = [], []
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if i2 > i1:
+            side_a.append((" ".join(words_a[i1:i2]), op != "equal"))
+        if j2 > j1:
+            side_b.append((" ".join(words_b[j1:j2]), op != "equal"))
+    return side_a, side_b
+
+
+def recall_settings(take) -> dict:
+    """What the Generate form needs to make this take again (the panel has no fields for them):
+    for the page's form and for scripts, which may post them to /api/panels/{id}/takes."""
+    return {"tool": take.tool, "model": take.model_key, "seed": take.seed, "steps": take.steps,
+            "guidance": take.guidance, "width": take.width, "height": take.height,
+            "strength": take.strength, "scale": take.scale, "num_frames": take.num_frames,
+            "fps": take.fps, "parent_take": take.parent_id}  # fmt: skip
 
 
 def _by_role(template: str, cards_for, **extra) -> dict:

@@ -398,6 +398,48 @@ def panel_move(*, panel: Panel, position: int) -> Panel:
     return panel
 
 
+RECALLED_FIELDS = ("prompt", "negative_prompt", "shot_type", "camera_move")
+
+
+@transaction.atomic
+def panel_recall(*, panel: Panel, take, membership: Membership) -> Panel:
+    """Put back on the panel what it said when `take` was made: its prompt, negative prompt,
+    shot type and camera move, so the prompt as sent composes the same again. The take's model,
+    seed, steps and the rest have no panel field: they go back to the Generate form
+    (presenters.recall_settings). Takes never change. Publishes `panel.updated`, like an edit."""
+    require(membership, Action.EDIT)
+    if take.panel_id != panel.id:
+        raise Http404
+    # No select_related here: PostgreSQL cannot lock the nullable side of an outer join.
+    panel = Panel.objects.select_for_update().filter(pk=panel.pk).first()
+    if panel is None:
+        raise Http404
+    return panel_update(panel=panel, **_recalled_fields(panel, take))
+
+
+def _recalled_fields(panel: Panel, take) -> dict:
+    from .models import CameraMove, ShotType
+
+    parts = {part["source"]: part for part in take.prompt_parts}
+    if not parts:  # made before prompts were composed: the prompt was the panel's own
+        return {"prompt": take.prompt, "negative_prompt": take.negative_prompt}
+    shots = {f"Shot type: {label}": value for value, label in ShotType.choices}
+    moves = {f"Camera: {label}": value for value, label in CameraMove.choices}
+    # Composing adds the style's negative prompt to the panel's: take it off again, or the
+    # next take would carry it twice.
+    style = panel.style_preset if panel.style_preset_id else panel.storyboard.style_preset
+    added = " ".join(style.negative_prompt.split()).rstrip(" ,;:.") if style else ""
+    negative = take.negative_prompt
+    if added and (negative == added or negative.endswith(", " + added)):
+        negative = negative.removesuffix(added).removesuffix(", ")
+    return {
+        "prompt": parts["prompt"]["text"] if "prompt" in parts else take.prompt,
+        "negative_prompt": negative,
+        "shot_type": shots.get(parts.get("shot", {}).get("label"), ShotType.UNSET),
+        "camera_move": moves.get(parts.get("camera", {}).get("label"), CameraMove.STATIC),
+    }
+
+
 # --- renaming and deleting boards and projects -----------------------------------------------
 
 NAME_LIMIT = 200  # Project.name and Storyboard.title

@@ -46,6 +46,7 @@ urlpatterns = [
     path("panels/<id:panel_id>/move/", views.panel_move, name="panel-move"),
     path("panels/<id:panel_id>/generate/", views.panel_generate, name="panel-generate"),
     path("panels/<id:panel_id>/comments/", views.comment_add, name="comment-add"),
+    path("takes/compare/", views.take_compare, name="take-compare"),
     path("takes/<id:take_id>/<str:action>/", views.take_action, name="take-action"),
     path("media/<path:name>", views.media, name="media"),
     path("", include("storyboards.script_urls")),

@@ -450,7 +450,8 @@ def storyboard_cancel_all(request, storyboard_id: int):
 @require_POST
 def take_action(request, take_id: int, action: str):
     # Each button's right and service call; an unknown action is a 404 before any lookup.
-    rights = {"select": Action.EDIT, "cancel": Action.EDIT, "retry": Action.GENERATE}
+    rights = {"select": Action.EDIT, "cancel": Action.EDIT, "retry": Action.GENERATE,
+              "recall": Action.EDIT}  # fmt: skip
     if action not in rights:
         raise Http404
     take, membership = take_get_for_member(
@@ -460,13 +461,52 @@ def take_action(request, take_id: int, action: str):
         do = lambda: services.panel_update(panel=take.panel, selected_take=take.id)  # noqa: E731
     elif action == "cancel":
         do = lambda: takes.take_cancel(take=take, by=request.user, membership=membership)  # noqa: E731
+    elif action == "recall":
+        do = lambda: services.panel_recall(panel=take.panel, take=take, membership=membership)  # noqa: E731
     else:
         do = lambda: takes.take_retry(take=take, author=request.user)  # noqa: E731
     try:
-        do()
+        done = do()
     except ValidationError as e:
         return _notice(request, take.panel_id, _errors(e), status=_status(e))
+    if action == "recall":
+        return _recalled(request, take, done, membership)
     return _render_card_region(request, take.panel_id, membership, "storyboards/_panel_frame.html")
+
+
+def _recalled(request, take, panel, membership):
+    """The card's meta, as after an edit; the panel's recalled fields and the take's settings
+    ride along for the inspector's forms (static/js/takes.js fills them), and `panel-saved`
+    tells the edit form it holds no draft."""
+    response = _render_card_region(
+        request, take.panel_id, membership, "storyboards/_panel_meta.html", oob=True
+    )
+    fields = {name: getattr(panel, name) for name in services.RECALLED_FIELDS}
+    recalled = {"take": take.id, "panel": panel.id, "fields": fields,
+                "settings": presenters.recall_settings(take)}  # fmt: skip
+    response["HX-Trigger"] = json.dumps({"take-recalled": recalled, "panel-saved": True})
+    return response
+
+
+@login_required
+@require_GET
+def take_compare(request):
+    """Two takes of one project side by side (`?a=<id>&b=<id>`): members only, 404 otherwise."""
+    ids = [request.GET.get(key, "") for key in ("a", "b")]
+    if not all(i.isascii() and i.isdigit() and len(i) <= 18 for i in ids):
+        return HttpResponse("Pick two takes to compare.", status=422)
+    if ids[0] == ids[1]:
+        return HttpResponse("Pick two different takes to compare.", status=422)
+    a, membership = take_get_for_member(user=request.user, take_id=int(ids[0]))
+    b, _ = take_get_for_member(user=request.user, take_id=int(ids[1]))
+    if a.panel.storyboard.project_id != b.panel.storyboard.project_id:
+        raise Http404
+    for take in (a, b):
+        if not take.image:
+            return HttpResponse(f"Take {take.id} has no picture to compare (it {take.status}).",
+                                status=409)  # fmt: skip
+    context = presenters.take_compare(a, b)
+    return render(request, "storyboards/_take_compare.html", context)
 
 
 @login_required
