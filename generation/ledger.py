@@ -80,7 +80,7 @@ def _latest_approval():
     return Subquery(approvals.order_by("-at", "-id").values("at")[:1])
 
 
-SHOTS = dict(ShotType.choices)
+SHOTS = dict(ShotType.choices) | {ShotType.UNSET: ""}  # no shot type: an empty cell, not a dash
 
 
 def _panel_rows(panels) -> list[dict]:

@@ -2,8 +2,26 @@ from django.urls import path
 
 import studio.converters  # noqa: F401  (the <id:…> converter)
 
-from . import views
+from . import ledger_views, views
 
 urlpatterns = [
     path("panels/<id:panel_id>/prompt/", views.panel_prompt, name="panel-prompt"),
+    path(
+        "projects/<id:project_id>/ledger/", ledger_views.project_ledger_page, name="project-ledger"
+    ),
+    path(
+        "projects/<id:project_id>/ledger.csv",
+        ledger_views.project_ledger_csv,
+        name="project-ledger-csv",
+    ),
+    path(
+        "projects/<id:project_id>/credits/",
+        ledger_views.project_credits_page,
+        name="project-credits",
+    ),
+    path(
+        "storyboards/<id:storyboard_id>/ledger/",
+        ledger_views.storyboard_ledger_page,
+        name="storyboard-ledger",
+    ),
 ]

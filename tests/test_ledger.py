@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from generation.charts import Bar, Point, Series, bar_chart, line_chart
 from generation.ledger import panel_ledger, project_credits, project_ledger, storyboard_ledger
 from generation.models import Take
 from storyboards import services as boards
 from storyboards.models import Panel, StatusChange
 from storyboards.scripts import script_create
+from tests.test_browser import chromium, new_page, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +164,139 @@ def test_credits_count_each_contribution(seeded, project, django_assert_num_quer
     models = {m["model"]: m for m in credits["models"]}
     assert models["tiny"]["takes"] == 6 and models["tiny"]["succeeded"] == 4
     assert models["big"]["gpu_seconds"] == 1.0
+
+
+# --- pages, CSV, API ------------------------------------------------------------------------
+
+
+def test_members_read_the_ledger_and_outsiders_get_404(client, api, seeded, project, vic, olga):
+    board = seeded["chase"].id
+    paths = [f"/projects/{project.id}/ledger/", f"/projects/{project.id}/ledger.csv",
+             f"/projects/{project.id}/credits/", f"/storyboards/{board}/ledger/"]  # fmt: skip
+    assert api(None).get(f"/projects/{project.id}/ledger").status_code == 401
+    assert api(olga).get(f"/projects/{project.id}/ledger").status_code == 404
+    assert api(olga).get(f"/projects/{project.id}/credits").status_code == 404
+    client.force_login(olga)
+    assert [client.get(path).status_code for path in paths] == [404] * 4
+    client.force_login(vic)  # a viewer may read
+    assert [client.get(path).status_code for path in paths] == [200] * 4
+
+
+def test_the_ledger_page_draws_its_charts(client, seeded, project, dana):
+    client.force_login(dana)
+    page = client.get(f"/projects/{project.id}/ledger/").content.decode()
+    assert page.count("<svg") == 5 and "css/ledger.css" in page
+    assert "Opening · Panel 1: 5 takes (3 succeeded, 1 failed, 1 cancelled)" in page  # tooltip
+    assert OOM in page and "Hardest panels" in page
+    board = client.get(f"/storyboards/{seeded['chase'].id}/ledger/").content.decode()
+    assert "all in 1 d 12 h" not in board and "1 d 12 h" in board
+    assert (
+        f'href="/projects/{project.id}/ledger/"'
+        in client.get(f"/projects/{project.id}/").content.decode()
+    )
+
+
+def test_an_empty_project_says_so_without_charts(client, project, dana):
+    client.force_login(dana)
+    page = client.get(f"/projects/{project.id}/ledger/").content.decode()
+    assert "Nothing generated yet" in page and "<svg" not in page
+    credits = client.get(f"/projects/{project.id}/credits/").content.decode()
+    assert "No model has made a take yet" in credits and "<svg" not in credits
+    assert api_ok(client, f"/api/projects/{project.id}/ledger")["totals"]["takes"] == 0
+
+
+def api_ok(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def test_the_csv_has_a_row_per_panel_and_no_formulas(client, seeded, project, dana, arti):
+    Take.objects.filter(panel=seeded["p2"]).update(error='=HYPERLINK("http://evil")')
+    project.name = 'Night/Shift: "1"'
+    project.save()
+    client.force_login(dana)
+    answer = client.get(f"/projects/{project.id}/ledger.csv")
+    assert answer["Content-Type"].startswith("text/csv")
+    assert answer["Content-Disposition"] == 'attachment; filename="nightshift-1-ledger.csv"'
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    assert len(rows) == 4
+    first = rows[0]
+    assert (first["storyboard"], first["panel"], first["takes"], first["discarded"]) == (
+        "Opening", "1", "5", "2")  # fmt: skip
+    assert first["time_to_approval_s"] == str(5 * 3600.0) and first["top_failure_reason"] == OOM
+    assert first["first_take_at"].startswith(T0.date().isoformat())
+    assert rows[1]["top_failure_reason"] == '\'=HYPERLINK("http://evil")'
+    assert rows[3]["storyboard"] == "Chase" and rows[3]["variations"] == "1"
+
+
+def test_the_api_answers_the_ledger_and_credits(client, api, seeded, project, arti):
+    ledger = api(arti).get(f"/projects/{project.id}/ledger").json()
+    assert set(ledger) == {"totals", "storyboards", "panels", "models", "tools", "people",
+                           "reasons", "gpu_by_day", "hardest"}  # fmt: skip
+    assert ledger["totals"]["takes"] == 8 and ledger["hardest"][0] == seeded["p1"].id
+    panel = next(p for p in ledger["panels"] if p["id"] == seeded["p1"].id)
+    assert panel["time_to_approval_s"] == 5 * 3600 and panel["reasons"][0]["count"] == 1
+    credits = api(arti).get(f"/projects/{project.id}/credits").json()
+    assert {p["username"]: p["comments"] for p in credits["people"]}["vic"] == 2
+    schema = api(arti).get("/openapi.json").json()
+    assert "/api/projects/{project_id}/ledger" in schema["paths"]
+    assert "LedgerOut" in schema["components"]["schemas"]
+
+
+def test_the_panel_partial_shows_tries_and_reasons(seeded):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("generation/_panel_ledger.html", {"ledger": panel_ledger(seeded["p1"])})
+    assert "5 takes" in html and "1 failed" in html and OOM in html
+    assert "approved in 5 h 00 min, 4 tries" in html
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def test_a_bar_chart_draws_a_bar_per_row_scaled_to_the_largest():
+    series = [Series("Succeeded", "s-ok"), Series("Failed", "s-bad")]
+    svg = bar_chart(title="Tries <per> panel", bars=[Bar("Panel 1", [3, 1]), Bar("Panel 2", [0, 2])],
+                    series=series, unit="takes", css="tries")  # fmt: skip
+    assert svg.count('<g class="bar">') == 2 and svg.count("<rect") == 3 + 2  # 3 bars, 2 keys
+    assert '<title id="tries-t">Tries &lt;per&gt; panel</title>' in svg
+    assert 'width="315.0"' in svg and 'width="210.0"' in svg  # 3 of 4 takes, 2 of 4
+    assert "<title>Panel 2: 2 takes (2 failed)</title>" in svg
+    assert bar_chart(title="t", bars=[], series=series, unit="takes", css="x") == ""
+
+
+def test_a_line_chart_has_a_dot_per_day_and_labels_its_axis(seeded, project):
+    days = project_ledger(project)["gpu_by_day"]
+    svg = line_chart(title="GPU", points=[Point(d["day"], d["gpu_seconds"]) for d in days],
+                     unit="GPU seconds", css="days")  # fmt: skip
+    assert svg.count("<circle") == len(days) and "GPU seconds per day" in svg
+    assert (
+        f"<title>{T0.date().isoformat()}: 8.5 GPU seconds</title>" in svg
+    )  # panel 1 and the chase
+    one = line_chart(title="GPU", points=[Point(T0.date(), 2.0)], unit="s", css="one")
+    assert one.count("<circle") == 1
+    assert line_chart(title="GPU", points=[Point(T0.date(), 0.0)], unit="s", css="z") == ""
+
+
+# --- in a browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.mark.browser
+def test_the_ledger_page_shows_its_charts_in_a_browser(browser, processes, seeded, project):
+    host = processes.studio()
+    page = new_page(browser, {"width": 390, "height": 800})
+    sign_in(page, host, "dana", f"/projects/{project.id}/ledger/")
+    charts = page.locator("svg.chart")
+    assert charts.count() == 5
+    assert page.get_by_role("img", name="Tries per panel, most first").is_visible()
+    bar = charts.first.locator("g.bar rect").first.bounding_box()
+    assert bar and bar["width"] > 100  # the hardest panel's bar spans most of the phone
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not page.console_errors
