@@ -2,10 +2,11 @@ from django.urls import include, path
 
 import studio.converters  # noqa: F401  (the <id:…> converter)
 
-from . import views
+from . import bundle_views, views
 
 urlpatterns = [
     path("", views.project_list, name="project-list"),
+    path("projects/import/", bundle_views.project_import, name="project-import"),
     path("signup/", views.signup, name="signup"),
     path("account/tokens/", views.account_tokens, name="account-tokens"),
     path("projects/<id:project_id>/", views.project_detail, name="project-detail"),

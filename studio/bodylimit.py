@@ -22,13 +22,28 @@ from twisted.web.http import RESPONSES
 logger = logging.getLogger(__name__)
 
 
+# Paths whose body is a project bundle (storyboards/bundle.py): far larger than any other.
+BUNDLE_PATHS = (b"/api/projects/import", b"/projects/import/")
+
+
+def body_limit(path: bytes) -> int | None:
+    if path.split(b"?", 1)[0] in BUNDLE_PATHS:
+        return settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class BodyLimitedRequest(http_protocol.WebRequest):
     refused = False
     received = 0
 
+    @property
+    def limit(self) -> int | None:
+        # The request line is in before the headers; the channel keeps its path until the body.
+        return body_limit(getattr(self.channel, "_path", b""))
+
     def gotLength(self, length):
         """Called by the channel once the headers are in; `length` is None for a chunked body."""
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.limit
         if limit is not None and length is not None and length > limit:
             # The channel answers "Expect: 100-continue" right after this; no invitation to send.
             self.requestHeaders.removeHeader(b"Expect")
@@ -40,7 +55,7 @@ class BodyLimitedRequest(http_protocol.WebRequest):
         if self.refused:
             return  # the rest of a read already in hand while the connection closes
         self.received += len(data)
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.limit
         if limit is not None and self.received > limit:
             self.refuse(limit)
         else:

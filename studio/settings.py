@@ -132,6 +132,11 @@ if name := os.environ.get("SLATE_DB_NAME"):
 # comfortably. Django checks it, and under daphne studio/bodylimit.py refuses a bigger body
 # before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 24 * 2**20
+# Project bundles (storyboards/bundle.py) carry every take: their upload paths get a limit of
+# their own (studio/bodylimit.py), and an import refuses a ZIP unpacking to more, or to more entries.
+SLATE_BUNDLE_UPLOAD_MAX_BYTES = int(os.environ.get("SLATE_BUNDLE_UPLOAD_MAX_BYTES", 2 * 2**30))
+SLATE_BUNDLE_MAX_BYTES = int(os.environ.get("SLATE_BUNDLE_MAX_BYTES", 4 * 2**30))
+SLATE_BUNDLE_MAX_ENTRIES = int(os.environ.get("SLATE_BUNDLE_MAX_ENTRIES", 100_000))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
