@@ -141,22 +141,117 @@ class StoryboardOut(Schema):
     panels: list[PanelOut]
 
 
+class PinIn(Schema):
+    """Where on the take's frame: a point (x, y) or an area (x, y, w, h), fractions 0..1."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float | None = Field(None, gt=0, le=1)
+    h: float | None = Field(None, gt=0, le=1)
+
+
 class CommentIn(Schema):
     body: Text = Field(max_length=10_000)
     take: Id | None = None
+    reply_to: Id | None = None
+    pin: PinIn | None = None
+
+
+class PinOut(Schema):
+    x: float
+    y: float
+    w: float | None
+    h: float | None
+    number: int | None
 
 
 class CommentOut(Schema):
     id: int
     panel: int = Field(alias="panel_id")
     take: int | None = Field(alias="take_id")
+    reply_to: int | None = Field(alias="reply_to_id")
     author: str
     body: str
+    pin: PinOut | None
+    mentions: list[str]
+    resolved: bool
+    resolved_by: str | None
+    resolved_at: datetime | None
     created_at: datetime
 
     @staticmethod
     def resolve_author(c):
         return c.author.username
+
+    @staticmethod
+    def resolve_pin(c):
+        if not c.pinned:
+            return None
+        return {"x": c.pin_x, "y": c.pin_y, "w": c.pin_w, "h": c.pin_h,
+                "number": getattr(c, "pin_number", None)}  # fmt: skip
+
+    @staticmethod
+    def resolve_mentions(c):
+        return sorted(user.username for user in c.mentions.all())
+
+    @staticmethod
+    def resolve_resolved(c):
+        return c.resolved_at is not None
+
+    @staticmethod
+    def resolve_resolved_by(c):
+        return c.resolved_by.username if c.resolved_by_id else None
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    actor: str
+    comment: int = Field(alias="comment_id")
+    panel: int
+    storyboard: int
+    project: int
+    body: str
+    created_at: datetime
+    read: bool
+
+    @staticmethod
+    def resolve_actor(n):
+        return n.actor.username
+
+    @staticmethod
+    def resolve_panel(n):
+        return n.comment.panel_id
+
+    @staticmethod
+    def resolve_storyboard(n):
+        return n.comment.panel.storyboard_id
+
+    @staticmethod
+    def resolve_project(n):
+        return n.comment.panel.storyboard.project_id
+
+    @staticmethod
+    def resolve_body(n):
+        return n.comment.body
+
+    @staticmethod
+    def resolve_read(n):
+        return n.read_at is not None
+
+
+class InboxOut(Schema):
+    unread: int
+    items: list[NotificationOut]
+
+
+class InboxReadIn(Schema):
+    ids: list[Id] | None = Field(None, max_length=500)
+
+
+class InboxReadOut(Schema):
+    marked: int
+    unread: int
 
 
 def _project_detail(project, membership):
@@ -303,17 +398,63 @@ def restore_panel(request, panel_id: PathId):
 
 @router.get("/panels/{panel_id}/comments", response={200: list[CommentOut], **ERRORS})
 def list_comments(request, panel_id: PathId):
+    """Every comment, oldest first; a reply names its thread's first comment in `reply_to`."""
     panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    return selectors.comments_for_panel(panel=panel)
+    threads = selectors.comment_threads(panel=panel)
+    return sorted(
+        [c for t in threads for c in (t, *t.thread_replies)], key=lambda c: (c.created_at, c.id)
+    )
 
 
 @router.post("/panels/{panel_id}/comments", response={201: CommentOut, **ERRORS})
 def add_comment(request, panel_id: PathId, body: CommentIn):
-    panel, _ = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    comment = services.comment_add(
-        panel=panel, author=request.user, body=body.body, take_id=body.take
+    """Any member may comment (viewers too). `take`: the take it is about (default: the one on
+    the board); `reply_to`: a comment of this panel; `pin`: a point or area of the take's frame."""
+    panel, _ = selectors.panel_get_for_member(
+        user=request.user, panel_id=panel_id, action=Action.COMMENT
     )
+    comment = services.comment_add(
+        panel=panel, author=request.user, body=body.body, take_id=body.take,
+        reply_to_id=body.reply_to, pin=body.pin.model_dump() if body.pin else None,
+    )  # fmt: skip
+    comment.pin_number = selectors.pin_number(comment)
     return Status(201, comment)
+
+
+def _set_resolved(request, comment_id: int, resolved: bool):
+    comment, membership = selectors.comment_get_for_member(user=request.user, comment_id=comment_id)
+    root = services.comment_set_resolved(
+        comment=comment, membership=membership, resolved=resolved, by=request.user
+    )
+    root.pin_number = selectors.pin_number(root)
+    return root
+
+
+@router.post("/comments/{comment_id}/resolve", response={200: CommentOut, **ERRORS})
+def resolve_comment(request, comment_id: PathId):
+    """Resolve the comment's thread (its author, or anyone who edits the board)."""
+    return _set_resolved(request, comment_id, True)
+
+
+@router.post("/comments/{comment_id}/reopen", response={200: CommentOut, **ERRORS})
+def reopen_comment(request, comment_id: PathId):
+    return _set_resolved(request, comment_id, False)
+
+
+@router.get("/inbox", response={200: InboxOut, **ERRORS})
+def get_inbox(request):
+    """Mentions of you and replies in your threads, newest first (50)."""
+    return {
+        "unread": selectors.unread_count(user=request.user),
+        "items": selectors.inbox(user=request.user),
+    }
+
+
+@router.post("/inbox/read", response={200: InboxReadOut, **ERRORS})
+def read_inbox(request, body: InboxReadIn):
+    """Mark the notifications `ids` read, or all of them when `ids` is left out."""
+    marked = services.notifications_mark_read(user=request.user, ids=body.ids)
+    return {"marked": marked, "unread": selectors.unread_count(user=request.user)}
 
 
 # --- renaming and deleting boards and projects -----------------------------------------------

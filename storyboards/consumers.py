@@ -10,6 +10,8 @@ current sequence number; durable events carry the next one; `resync` says the so
 import asyncio
 import functools
 import json
+import logging
+import uuid
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -18,12 +20,14 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.http import Http404
 from django.utils.crypto import constant_time_compare
 
-from studio import fanout
+from studio import fanout, presence
 from studio.auth import bearer_from_header, user_for_token
 from studio.events import EDIT, VIEW, script_topic
 
 from . import selectors
 from .models import Action
+
+log = logging.getLogger(__name__)
 
 # Close codes a server may send are 1000 or 4000-4999 (autobahn refuses 1012/1013); the page
 # reconnects on both, after a pause, and resyncs from its hello.
@@ -137,6 +141,8 @@ class StoryboardSocket(AsyncWebsocketConsumer):
                         return
                 for seq in listener.pings:
                     await self.send_control({"type": "ping", "seq": seq})
+                if listener.pings:
+                    await self.on_ping()
                 listener.pings = []
         except asyncio.CancelledError:
             pass
@@ -146,6 +152,9 @@ class StoryboardSocket(AsyncWebsocketConsumer):
 
     async def forward(self, batch):
         raise NotImplementedError
+
+    async def on_ping(self):
+        """Every hub ping (15 s): what a socket must keep alive."""
 
 
 class NoSuchSocket(AsyncWebsocketConsumer):
@@ -191,5 +200,75 @@ class ScriptEventsConsumer(StoryboardEventsConsumer):
 
 
 class StoryboardLiveConsumer(StoryboardSocket):
+    """The board page. It also tells the board who is here and which panel each has open: the
+    page sends `{"type": "focus", "panel": id or null}`; presence lives in Redis (studio/presence.py)
+    and leaves with the socket."""
+
+    FOCUS_EVERY_S = 0.25  # a page flicking through panels announces at most this often
+
+    async def connect(self):
+        self.focused, self.focus_task, self.present = None, None, False
+        await super().connect()
+        if self.listener is not None:
+            self.present = await self.presence(enter=True)
+
+    async def disconnect(self, code):
+        if self.focus_task is not None:
+            self.focus_task.cancel()
+        await super().disconnect(code)
+        if self.present:
+            self.present = False
+            await self.presence(enter=False)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return
+        if not isinstance(message, dict) or message.get("type") != "focus" or not self.present:
+            return
+        panel = message.get("panel")
+        if panel is not None and (type(panel) is not int or not 0 < panel < 2**63):
+            return
+        self.focused = panel
+        if self.focus_task is None or self.focus_task.done():
+            self.focus_task = asyncio.ensure_future(self.announce_focus())
+
+    async def announce_focus(self):
+        told = object()
+        while told != self.focused:
+            told = self.focused
+            await self.presence(enter=True)
+            await asyncio.sleep(self.FOCUS_EVERY_S)
+
+    async def on_ping(self):
+        if self.present:
+            await self.presence(enter=True, quiet=True)
+
+    @database_sync_to_async
+    def presence(self, *, enter: bool, quiet: bool = False) -> bool:
+        """Enter (or refresh) or leave the board's presence list and tell the board. Redis
+        trouble costs presence only, never the socket."""
+        try:
+            board, socket_id = int(self.storyboard_id), self.channel_name_for_presence()
+            if enter:
+                panel = self.focused
+                if panel is not None and not selectors.panel_on_board(panel_id=panel, storyboard_id=board):
+                    panel = self.focused = None  # not this board's: shown as on the board
+                presence.enter(board, socket_id, self.scope["user"], panel)
+            else:
+                presence.leave(board, socket_id)
+            if not quiet:
+                presence.announce(board)
+            return True
+        except Exception:
+            log.warning("presence on storyboard %s failed", self.storyboard_id, exc_info=True)
+            return enter and self.present
+
+    def channel_name_for_presence(self) -> str:
+        if not hasattr(self, "_presence_id"):
+            self._presence_id = uuid.uuid4().hex
+        return self._presence_id
+
     async def forward(self, batch):
         await self.send(batch.live_frame(self.variant))

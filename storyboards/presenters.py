@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from generation import services as take_services
-from generation.models import Status, Tool
+from generation.models import Status, Take, Tool
 from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
@@ -110,6 +110,23 @@ def review_actions(panel: Panel, membership) -> dict:
     ]}  # fmt: skip
 
 
+def review_side(panel: Panel, membership) -> dict:
+    """Review mode, beside the frame: the panel's words, its status, the takes comments were
+    made on (a pin is drawn on its own take's frame), and the threads."""
+    threads = selectors.comment_threads(panel=panel)
+    on_takes = {t.take_id for t in threads if t.take_id} | {panel.selected_take_id}
+    takes = Take.objects.filter(pk__in=[t for t in on_takes if t], panel=panel).only(
+        "id", "image", "video", "panel_id"
+    )
+    return {
+        "panel": panel, "number": panel.position + 1, "membership": membership,
+        "text": panel_text(panel), "review": review_actions(panel, membership),
+        "comments": threads, "selected": panel.selected_take,
+        "frames": [(t.id, media_url(t.image.name)) for t in takes if t.image],
+        "seconds": seconds(panel.duration_ms),
+    }  # fmt: skip
+
+
 # A screenplay's cue: a name in capitals, maybe with an extension: MARA, DR. OKAFOR (V.O.).
 CUE = re.compile(r"^[A-Z0-9][A-Z0-9 .'\-]*[A-Z0-9.](?: \([A-Z0-9 .'\-]+\))?$")
 
@@ -159,7 +176,7 @@ def inspector(panel: Panel, membership) -> dict:
         "tools": [(value, label, value in ("variation", "inpaint", "upscale") and not source)
                   for value, label in Tool.choices],
         "takes": takes_list(panel, takes, can_edit=membership.can_edit),
-        "comments": list(selectors.comments_for_panel(panel=panel)),
+        "comments": selectors.comment_threads(panel=panel),
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "prompt_limit": settings.SLATE_MAX_PROMPT,
         "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
@@ -413,11 +430,35 @@ def render_board_gone(payloads: list[dict]) -> dict:
 def render_comments(payloads: list[dict]) -> dict:
     comments = Comment.objects.filter(pk__in=[p["comment"] for p in payloads]).select_related(
         "author"
-    )
+    ).prefetch_related("mentions")
+    rendered = {}
+    for c in comments:
+        c.pin_number = selectors.pin_number(c)
+        rendered[c.id] = {ALL: render_to_string("storyboards/_comment_added.html", {"comment": c})}
+    return rendered
+
+
+@region_renderer("comment.thread")
+def render_threads(payloads: list[dict]) -> dict:
+    rendered = {}
+    for payload in payloads:
+        root = Comment.objects.select_related("panel").filter(pk=payload["comment"]).first()
+        if root is None:
+            continue
+        thread = next((t for t in selectors.comment_threads(panel=root.panel) if t.id == root.id), None)
+        if thread is not None:
+            rendered[root.id] = {ALL: render_to_string(
+                "storyboards/_comment.html", {"comment": thread, "oob": True})}  # fmt: skip
+    return rendered
+
+
+@region_renderer("board.presence")
+def render_presence(payloads: list[dict]) -> dict:
     return {
-        c.id: {ALL: render_to_string("storyboards/_comment_added.html", {"comment": c})}
-        for c in comments
-    }
+        p["storyboard"]: {ALL: render_to_string(
+            "storyboards/_board_presence.html", {"people": p["people"], "oob": True})}
+        for p in payloads
+    }  # fmt: skip
 
 
 @region_renderer("take.bar")

@@ -168,7 +168,62 @@ def panel_order(*, storyboard_ids) -> dict[int, list[int]]:
 
 
 def comments_for_panel(*, panel: Panel) -> QuerySet[Comment]:
-    return panel.comments.select_related("author").order_by("created_at", "id")
+    """Every comment of the panel, oldest first (threads flattened: `reply_to` says where)."""
+    return (
+        panel.comments.select_related("author", "resolved_by")
+        .prefetch_related("mentions")
+        .order_by("created_at", "id")
+    )
+
+
+def comment_threads(*, panel: Panel) -> list[Comment]:
+    """The panel's threads, oldest first, each with `thread_replies` and, when pinned on the
+    frame, `pin_number`: 1, 2, 3… per take, in the order the pins were made. Two queries."""
+    roots, replies = [], {}
+    for comment in comments_for_panel(panel=panel):
+        if comment.reply_to_id:
+            replies.setdefault(comment.reply_to_id, []).append(comment)
+        else:
+            roots.append(comment)
+    numbers: dict[int | None, int] = {}
+    for root in roots:
+        root.thread_replies = replies.get(root.id, [])
+        if root.pinned:
+            numbers[root.take_id] = root.pin_number = numbers.get(root.take_id, 0) + 1
+    return roots
+
+
+def pin_number(comment: Comment) -> int | None:
+    """A pinned thread's number on its take's frame (see comment_threads)."""
+    if not comment.pinned or comment.reply_to_id:
+        return None
+    earlier = Comment.objects.filter(
+        panel_id=comment.panel_id, take_id=comment.take_id, reply_to__isnull=True,
+        pin_x__isnull=False,
+    ).filter(Q(created_at__lt=comment.created_at) | Q(created_at=comment.created_at, pk__lt=comment.pk))
+    return earlier.count() + 1
+
+
+def inbox(*, user, limit: int = 50) -> list:
+    """A person's notifications, newest first, only from projects they still belong to."""
+    from .models import Notification
+
+    return list(
+        Notification.objects.filter(
+            user=user, comment__panel__storyboard__project__memberships__user=user
+        )
+        .select_related("actor", "comment__panel__storyboard__project")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def unread_count(*, user) -> int:
+    from .models import Notification
+
+    return Notification.objects.filter(
+        user=user, read_at__isnull=True,
+        comment__panel__storyboard__project__memberships__user=user,
+    ).count()  # fmt: skip
 
 
 # --- what deleting takes with it --------------------------------------------------------------
@@ -315,3 +370,30 @@ def version_diff(*, script: Script, a: int, b: int) -> list[dict]:
     rows += [{"op": " ", "old": len(old) - tail + k + 1, "new": len(new) - tail + k + 1,
               "text": old[len(old) - tail + k]} for k in range(tail)]  # fmt: skip
     return rows
+
+
+def panel_on_board(*, panel_id: int, storyboard_id: int) -> bool:
+    return Panel.objects.filter(pk=panel_id, storyboard_id=storyboard_id).exists()
+
+
+def comment_get_for_member(*, user, comment_id: int, action: Action = Action.COMMENT):
+    """A comment on a board that is not deleted, and the membership; 404 for anyone else."""
+    comment = (
+        Comment.objects.select_related("panel__storyboard", "author")
+        .filter(pk=comment_id, panel__deleted_at__isnull=True)
+        .first()
+    )
+    if comment is None:
+        raise Http404
+    membership = membership_get(user=user, project_id=comment.panel.storyboard.project_id)
+    require(membership, action)
+    return comment, membership
+
+
+def member_names(*, project: Project) -> list[dict]:
+    """Who can be @mentioned on the project's boards (the comment form offers them)."""
+    rows = Membership.objects.filter(project=project, user__is_active=True).select_related("user")
+    return sorted(
+        ({"username": m.user.username, "name": m.user.get_full_name()} for m in rows),
+        key=lambda m: m["username"].lower(),
+    )

@@ -4,14 +4,15 @@ Services validate (ValidationError: the caller answers 422), write in a transact
 """
 
 import logging
+import re
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -584,23 +585,149 @@ def _delete_files_after_commit(takes) -> None:
 # --- comments --------------------------------------------------------------------------------
 
 
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]*[\w+])")  # @anna, not mail@anna.com; no trailing dot
+
+
 @transaction.atomic
-def comment_add(*, panel: Panel, author, body: str, take_id: int | None = None) -> Comment:
+def comment_add(
+    *, panel: Panel, author, body: str, take_id: int | None = None,
+    reply_to_id: int | None = None, pin: dict | None = None,
+) -> Comment:  # fmt: skip
+    """A comment on the take the panel shows now (or the one named), perhaps answering a thread
+    or pinned on the frame. Mentioned members and the thread's people find it in their inbox."""
     body = body.strip()
     _check_text("body", body)
     if not body:
         raise ValidationError({"body": "Write something first."})
     if len(body) > 10_000:
         raise ValidationError({"body": "Use at most 10,000 characters in a comment."})
-    take = None
-    if take_id is not None:
-        take = panel.takes.filter(pk=take_id).first()
-        if take is None:
-            raise ValidationError({"take": "That take is not on this panel."})
-    comment = Comment.objects.create(panel=panel, author=author, body=body, take=take)
+    root = _thread_root(panel, reply_to_id)
+    take = _comment_take(panel, take_id, root)
+    box = _check_pin(pin, take, root)
+    comment = Comment.objects.create(
+        panel=panel, author=author, body=body, take=take, reply_to=root, **box
+    )
+    mentioned = _mentioned_members(panel, body)
+    comment.mentions.set(mentioned)
+    _notify(comment, mentioned)
     publish(
         panel.storyboard_id,
         "comment.created",
         {"storyboard": panel.storyboard_id, "panel": panel.id, "comment": comment.id},
     )
     return comment
+
+
+def _thread_root(panel: Panel, reply_to_id: int | None) -> Comment | None:
+    if reply_to_id is None:
+        return None
+    parent = panel.comments.filter(pk=reply_to_id).first()
+    if parent is None:
+        raise ValidationError({"reply_to": "That comment is not on this panel."})
+    # One level of threads, as people read them: answering an answer joins the same thread.
+    return parent.reply_to if parent.reply_to_id else parent
+
+
+def _comment_take(panel: Panel, take_id: int | None, root: Comment | None):
+    """The take a comment is about: the one named, else its thread's, else what the panel shows."""
+    if take_id is not None:
+        take = panel.takes.filter(pk=take_id).first()
+        if take is None:
+            raise ValidationError({"take": "That take is not on this panel."})
+        return take
+    if root is not None:
+        return root.take
+    return panel.selected_take
+
+
+def _check_pin(pin: dict | None, take, root: Comment | None) -> dict:
+    """A point (x, y) or a rectangle (x, y, w, h) on the frame, each 0..1 of its width/height."""
+    if not pin:
+        return {}
+    if root is not None:
+        raise ValidationError({"pin": "Pin a new comment on the frame; a reply joins its thread."})
+    if take is None or not take.image:
+        raise ValidationError({"pin": "There is no frame to pin on yet: generate a take first."})
+    unknown = set(pin) - {"x", "y", "w", "h"}
+    if unknown:
+        raise ValidationError({"pin": f"A pin has x, y and optionally w, h; not {sorted(unknown)}."})
+    try:
+        box = {k: float(pin[k]) for k in ("x", "y", "w", "h") if pin.get(k) is not None}
+    except (TypeError, ValueError):
+        raise ValidationError({"pin": "Pin coordinates are numbers from 0 to 1."}) from None
+    if "x" not in box or "y" not in box:
+        raise ValidationError({"pin": "A pin needs both x and y."})
+    if ("w" in box) != ("h" in box):
+        raise ValidationError({"pin": "A pinned area needs both w and h."})
+    if not all(0 <= v <= 1 for v in box.values()):  # NaN fails this too
+        raise ValidationError({"pin": "Pin coordinates are fractions of the frame, 0 to 1."})
+    if "w" in box and (box["w"] <= 0 or box["h"] <= 0 or box["x"] + box["w"] > 1 + 1e-6
+                       or box["y"] + box["h"] > 1 + 1e-6):  # fmt: skip
+        raise ValidationError({"pin": "A pinned area must have a size and stay inside the frame."})
+    return {f"pin_{k}": round(v, 5) for k, v in box.items()}
+
+
+def _mentioned_members(panel: Panel, body: str) -> list:
+    names = {name.lower() for name in MENTION.findall(body)}
+    if not names:
+        return []
+    members = User.objects.filter(
+        memberships__project_id=panel.storyboard.project_id, is_active=True
+    )
+    return [user for user in members if user.username.lower() in names]
+
+
+def _notify(comment: Comment, mentioned: list) -> None:
+    """Mentioned members, and on a reply everyone already in the thread; never the author."""
+    from .models import Notification
+
+    kinds = {user.pk: Notification.Kind.MENTION for user in mentioned}
+    if comment.reply_to_id:
+        thread = Comment.objects.filter(Q(pk=comment.reply_to_id) | Q(reply_to=comment.reply_to_id))
+        for user_id in thread.values_list("author", flat=True).distinct():
+            kinds.setdefault(user_id, Notification.Kind.REPLY)
+        # Only people who can still see the thread.
+        members = set(
+            Membership.objects.filter(
+                project_id=comment.panel.storyboard.project_id, user__in=list(kinds)
+            ).values_list("user", flat=True)
+        )
+        kinds = {user: kind for user, kind in kinds.items() if user in members}
+    kinds.pop(comment.author_id, None)
+    Notification.objects.bulk_create(
+        [Notification(user_id=u, kind=k, comment=comment, actor_id=comment.author_id)
+         for u, k in kinds.items()],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def comment_set_resolved(*, comment: Comment, membership: Membership, resolved: bool, by) -> Comment:
+    """Resolve or reopen a whole thread. Its author may, and anyone who edits the board."""
+    root = comment.reply_to if comment.reply_to_id else comment
+    if root.author_id != by.pk and not membership.may(Action.EDIT):
+        raise PermissionDenied(
+            f"Only the thread's author or an editor may {'resolve' if resolved else 'reopen'} it; "
+            f"you are a {membership.get_role_display().lower()} here."
+        )
+    root = Comment.objects.select_for_update().get(pk=root.pk)
+    if resolved == (root.resolved_at is not None):
+        return root  # already so: nothing to tell
+    root.resolved_at, root.resolved_by = (timezone.now(), by) if resolved else (None, None)
+    root.save(update_fields=["resolved_at", "resolved_by"])
+    publish(
+        root.panel.storyboard_id,
+        "comment.updated",
+        {"storyboard": root.panel.storyboard_id, "panel": root.panel_id, "comment": root.id},
+    )
+    return root
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Read what the inbox shows (`ids`), or everything; returns how many changed."""
+    from .models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

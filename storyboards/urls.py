@@ -51,4 +51,5 @@ urlpatterns = [
     path("takes/<id:take_id>/<str:action>/", views.take_action, name="take-action"),
     path("media/<path:name>", views.media, name="media"),
     path("", include("storyboards.script_urls")),
+    path("", include("storyboards.review_urls")),
 ]

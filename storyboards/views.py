@@ -166,6 +166,7 @@ def _storyboard_page_context(storyboard, membership) -> dict:
         "bulk": presenters.bulk_card(storyboard.id, can_edit=membership.can_edit),
         "shot_types": ShotType.choices, "camera_moves": CameraMove.choices,
         "aspect_ratios": AspectRatio.choices, "noise_model": default_model().key == "tiny",
+        "members_json": json.dumps(selectors.member_names(project=storyboard.project)),
     }  # fmt: skip
 
 
@@ -515,11 +516,29 @@ def comment_add(request, panel_id: int):
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
     try:
         comment = services.comment_add(
-            panel=panel, author=request.user, body=request.POST.get("body", "")
-        )
+            panel=panel, author=request.user, body=request.POST.get("body", ""),
+            take_id=_optional_id(request.POST, "take"),
+            reply_to_id=_optional_id(request.POST, "reply_to"), pin=_pin_from(request.POST),
+        )  # fmt: skip
     except ValidationError as e:
         return _notice(request, panel.id, _errors(e))
+    comment.pin_number = selectors.pin_number(comment)
     return render(request, "storyboards/_comment_added.html", {"comment": comment})
+
+
+def _optional_id(post, name: str) -> int | None:
+    value = post.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationError({name: f"{name.replace('_', ' ').capitalize()} must be an id."})
+    return int(value)
+
+
+def _pin_from(post) -> dict | None:
+    """The comment form's pin fields (review mode), as the API's `pin`; the service checks them."""
+    pin = {k: post[f"pin_{k}"] for k in ("x", "y", "w", "h") if post.get(f"pin_{k}", "").strip()}
+    return pin or None
 
 
 # --- renaming and deleting boards and projects ---------------------------------------------

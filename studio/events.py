@@ -78,10 +78,18 @@ REGIONS = {
         Region("board.gone", "storyboard", False,
                "Replaces a deleted storyboard's page with a sentence that says so (`#board`)."),
         Region("comment.item", "comment", False,
-               "One comment, appended to its panel's thread (`#comment-{id}`)."),
+               "One comment: a new thread appended to its panel's list (`#panel-{panel}-comments`), "
+               "a reply to its thread (`#comment-{root}-replies`); pins on the frame follow."),
+        Region("comment.thread", "comment", False,
+               "A whole thread, replaced where it stands (`#comment-{id}`): resolved or reopened."),
+        Region("board.presence", "storyboard", False,
+               "Who is on the board now and which panel each has open (`#board-presence`)."),
         Region("take.bar", "take", False, "A running take's progress bar (`#take-{id}-bar`)."),
         Region("take.preview", "take", False,
                "The forming image of a running take (`#panel-{panel}-preview`)."),
+        Region("export.row", "export", False,
+               "One export in the board's export dialog (`#export-{id}`): status, progress bar, "
+               "download links; a new one goes first in `#export-list`."),
         Region("queue.positions", "storyboard", False,
                "Queue positions of the board's waiting takes (`#take-{id}-queue`)."),
         Region("board.bulk", "storyboard", True,
@@ -92,6 +100,7 @@ REGIONS = {
 
 _TAKE = ("panel", "take", "status")
 _TAKE_SHOWN = ("panel.frame", "panel.takes", "board.bulk")
+_EXPORT = ("export", "kind", "status")
 CATALOGUE = {
     e.name: e
     for e in (
@@ -110,7 +119,13 @@ CATALOGUE = {
         EventType("panel.restored", ("panel",), ("panel.card", "board.head"),
                   "A deleted panel came back where it stood."),
         EventType("comment.created", ("panel", "comment"), ("comment.item", "panel.meta"),
-                  "Someone commented on a panel."),
+                  "Someone commented on a panel, started a thread or answered one."),
+        EventType("comment.updated", ("panel", "comment"), ("comment.thread",),
+                  "A thread (`comment` is its first comment) was resolved or reopened."),
+        EventType("presence.changed", ("people",), ("board.presence",),
+                  "Who has the board open now: `[{user, name, initials, panel}]`, one entry per "
+                  "person (`panel`: the one they have open, or null). Sent when someone arrives, "
+                  "leaves or opens another panel.", transient=True),
         EventType("take.queued", _TAKE, _TAKE_SHOWN,
                   "A take was requested, retried, or put back in the queue after its worker was lost "
                   "(then `error` says why)."),
@@ -128,6 +143,16 @@ CATALOGUE = {
         EventType("take.cancel_requested", _TAKE, ("panel.frame", "panel.takes"),
                   "Someone asked to stop a running take; it stops at its next step."),
         EventType("take.cancelled", _TAKE, _TAKE_SHOWN, "The take was cancelled."),
+        EventType("export.queued", _EXPORT, ("export.row",),
+                  "Someone asked for an export of the board (PDF, animatic, ZIP), or it was put "
+                  "back in the queue after its worker was lost."),
+        EventType("export.progress", (*_EXPORT, "progress"), ("export.row",),
+                  "Export progress, 0..1, at most `SLATE_PROGRESS_HZ` a second.", transient=True),
+        EventType("export.succeeded", (*_EXPORT, "download_url"), ("export.row",),
+                  "The export is ready: `download_url` (members only; `srt_url` for an animatic's "
+                  "subtitles)."),
+        EventType("export.failed", (*_EXPORT, "error"), ("export.row",),
+                  "The export failed; `error` says why in words."),
         EventType("queue.updated", ("positions",), ("queue.positions",),
                   "Where the board's waiting takes stand: `{take id: position}`.", transient=True),
         EventType("script.saved", ("script", "version", "by", "note"), (),

@@ -18,6 +18,7 @@
     t.className = "toast" + (kind ? " " + kind : ""); t.setAttribute("role", kind === "error" ? "alert" : "status");
     t.textContent = message; box.append(t); expire(t, ttl || 6000);
   }
+  window.slateToast = toast;  // for review.js
   function expire(t, ttl) { setTimeout(() => t.remove(), ttl); }
   document.addEventListener("htmx:load", (e) => {
     $$(".toast[data-ttl]", e.target.parentElement || e.target).forEach((t) => { expire(t, +t.dataset.ttl); t.removeAttribute("data-ttl"); });
@@ -73,6 +74,7 @@
     $$("#panels > .inspected").forEach((c) => c.classList.remove("inspected"));
     card(id).classList.add("inspected");
     drawer.hidden = false; $(".board-body").classList.add("inspecting");
+    document.dispatchEvent(new CustomEvent("slate:inspect", { detail: { panel: +id } }));  // presence (review.js)
     htmx.ajax("GET", "/panels/" + id + "/inspector/", { target: "#inspector-body", swap: "innerHTML" }).then(() => {
       const field = $(focusSelector || ".inspector-head h2", drawer);
       if (field) { if (!focusSelector) field.tabIndex = -1; field.focus(); }
@@ -82,6 +84,7 @@
   function closeInspector() {
     const drawer = $("#inspector"); if (!drawer || drawer.hidden) return;
     drawer.hidden = true; $(".board-body").classList.remove("inspecting"); $("#inspector-body").innerHTML = "";
+    document.dispatchEvent(new CustomEvent("slate:inspect", { detail: { panel: null } }));
     const c = inspected && card(inspected); inspected = null;
     $$("#panels > .inspected").forEach((x) => x.classList.remove("inspected"));
     if (c) c.focus();
@@ -317,6 +320,7 @@
   // --- Keyboard: the focused panel is the subject of every shortcut ----------------------------
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey && e.key === "Enter" && e.target.closest("form")) { e.preventDefault(); e.target.closest("form").requestSubmit(); return; }
+    if ($("#review:not([hidden])")) return;  // review mode has its own keys (review.js)
     if (e.key === "Escape" && inspected && !$("dialog[open]")) { e.preventDefault(); closeInspector(); return; }
     if (e.target.closest("input, textarea, select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
     const list = panels(); const current = document.activeElement.closest && document.activeElement.closest("#panels > article.panel");
