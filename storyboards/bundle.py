@@ -53,7 +53,7 @@ from .models import (
 
 FORMAT = "slate-bundle"
 VERSION = 1
-JSON_LIMIT = 256 * 2**20  # bundle.json is read whole: rows only, the pictures are files
+JSON_LIMIT = 128 * 2**20  # bundle.json is read whole: rows only, the pictures are files
 CHUNK = 2**20
 
 # Every model a project holds, parents first, and the path from its rows to the project.
@@ -257,10 +257,9 @@ def _bundle_json(project: Project, rows: dict, manifest: dict) -> bytes:
 def bundle_import(*, upload, user) -> ImportedBundle:
     """A new project from a bundle, owned by `user`. Everything is checked first; files are
     written only then, and removed again if the rows cannot be."""
-    size = getattr(upload, "size", None)
-    if size is not None and size > settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES:
-        limit = settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES // 2**20
-        raise BundleError(f"The bundle is {size / 2**20:.0f} MB; at most {limit} MB.", 413)
+    size, limit = getattr(upload, "size", None), settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES
+    if size is not None and size > limit:
+        raise BundleError(f"The bundle is {_amount(size)}; at most {_amount(limit)}.", 413)
     with _opened(upload) as archive:
         # 1. Every entry, the seal, the JSON, every row and every file's checksum.
         entries = _check_entries(archive)
@@ -281,6 +280,10 @@ def bundle_import(*, upload, user) -> ImportedBundle:
             raise
     return ImportedBundle(project=project, skipped_members=people.skipped,
                           unmatched_people=sorted(people.unmatched), verified=verified)  # fmt: skip
+
+
+def _amount(size: int) -> str:
+    return f"{round(size / 2**20, 1):g} MB" if size >= 2**20 else f"{max(1, size // 1024)} KB"
 
 
 @contextlib.contextmanager
@@ -320,10 +323,10 @@ def _check_entries(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     if len(infos) > settings.SLATE_BUNDLE_MAX_ENTRIES:
         raise BundleError(f"The bundle holds {len(infos)} entries; at most "
                           f"{settings.SLATE_BUNDLE_MAX_ENTRIES}.", 413)  # fmt: skip
-    unpacked = sum(info.file_size for info in infos)
-    if unpacked > settings.SLATE_BUNDLE_MAX_BYTES:
-        raise BundleError(f"The bundle unpacks to {unpacked / 2**20:.0f} MB; at most "
-                          f"{settings.SLATE_BUNDLE_MAX_BYTES // 2**20} MB.", 413)  # fmt: skip
+    unpacked, limit = sum(info.file_size for info in infos), settings.SLATE_BUNDLE_MAX_BYTES
+    if unpacked > limit:
+        raise BundleError(f"The bundle unpacks to {_amount(unpacked)}; at most {_amount(limit)}.",
+                          413)  # fmt: skip
     entries = {}
     for info in infos:
         for name in {info.filename, info.orig_filename}:
@@ -352,16 +355,20 @@ def _read_sealed(archive: zipfile.ZipFile, entries: dict) -> tuple[bytes, bool]:
         data = archive.read("bundle.json")
     digest = hashlib.sha256(data).hexdigest()
     claimed = seal.get("bundle_sha256") if isinstance(seal, dict) else None
-    if not isinstance(claimed, str) or not hmac.compare_digest(digest, claimed):
+    if not isinstance(claimed, str) or not _same(digest, claimed):
         raise BundleError("The bundle was changed after export: bundle.json does not match its "
                           "signature.")  # fmt: skip
     if seal.get("key_id") != _key_id():
         return data, False
     sealed = seal.get("hmac_sha256")
-    if not isinstance(sealed, str) or not hmac.compare_digest(sealed, _seal(digest)):
+    if not isinstance(sealed, str) or not _same(sealed, _seal(digest)):
         raise BundleError("The bundle was changed after export: its signature is not this "
                           "studio's.")  # fmt: skip
     return data, True
+
+
+def _same(digest: str, claimed: str) -> bool:
+    return hmac.compare_digest(digest.encode(), claimed.encode("utf-8", "replace"))
 
 
 def _json(data: bytes, entry: str):
@@ -422,6 +429,9 @@ def _check_record(model, record: dict, ids: dict, manifest: dict) -> None:
     if set(record) - known:
         raise BundleError(f"The bundle's {where} has fields this studio does not know: "
                           f"{sorted(set(record) - known)}.")  # fmt: skip
+    for name, value in record.items():
+        if not all(_storable(v) for v in (value if isinstance(value, list) else [value])):
+            raise BundleError(f"The bundle's {where} has a NUL or broken character in {name}.")
     for f in _own_fields(model):
         if f.name not in record:
             if not (f.has_default() or f.null or getattr(f, "auto_now_add", False)):
@@ -462,6 +472,17 @@ def _check_record(model, record: dict, ids: dict, manifest: dict) -> None:
             raise BundleError(f"The bundle's {where} links {f.name} outside the bundle.")
 
 
+def _storable(value) -> bool:
+    """No database stores NUL in text, nor half a surrogate pair (JSON allows both)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def python_value(f, raw):
     """A bundled value as the field's Python value, checked as the field checks it (choices,
     lengths); empty values are taken as they were exported."""
@@ -469,8 +490,6 @@ def python_value(f, raw):
         if not f.null:
             raise ValidationError("it may not be empty")
         return None
-    if isinstance(raw, str) and "\x00" in raw:
-        raise ValidationError("it holds a NUL character")
     value = f.to_python(raw)
     if value not in f.empty_values:
         f.validate(value, None)
@@ -484,7 +503,7 @@ def _check_files(archive: zipfile.ZipFile, bundle: dict) -> None:
         with _reading(entry), archive.open(entry) as source:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
-        if not hmac.compare_digest(digest.hexdigest(), listed["sha256"]):
+        if not _same(digest.hexdigest(), listed["sha256"]):
             raise BundleError(f"The bundle was changed after export: {entry} does not match its "
                               "checksum.")  # fmt: skip
 
@@ -554,7 +573,7 @@ def _save_files(archive: zipfile.ZipFile, bundle: dict, saved: list[str]) -> dic
     names = {}
     for entry, f in fields.items():
         target = f.generate_filename(None, posixpath.basename(entry))
-        with _reading(entry), archive.open(entry) as source:
+        with archive.open(entry) as source:  # read whole and checked already: errors are ours
             content = File(source, name=target)
             content.size = archive.getinfo(entry).file_size
             names[entry] = default_storage.save(target, content)
@@ -571,7 +590,7 @@ def _create_rows(bundle: dict, names: dict[str, str], people: _People, user) -> 
             _second_pass(model, records, instances, deferred, ids)
             _link_many(model, records, ids, people)
         _make_owner(next(iter(ids[Project].values())), user)
-    except DatabaseError as exc:  # a constraint the checks above do not repeat
+    except (DatabaseError, ValueError) as exc:  # a rule the checks above do not repeat
         raise BundleError(f"The bundle's rows break a rule of this database ({exc}).") from None
     project = Project.objects.get(pk=next(iter(ids[Project].values())))
     # A take still waiting or running at export would be picked up by this studio's workers.
@@ -582,13 +601,13 @@ def _create_rows(bundle: dict, names: dict[str, str], people: _People, user) -> 
     return project
 
 
-def _create_model_rows(model, bundle, ids, names, people, user) -> None:
+def _create_model_rows(model, bundle, ids, names, people, user) -> tuple:
     later = set(ORDER[ORDER.index(model) :])  # rows not made yet: linked in the second pass
     records = [r for r in bundle["rows"].get(_label(model), []) if people.keeps(model, r)]
     instances, deferred = [], []
     for record in records:
         values, pending = {}, {}
-        fresh = _new_project(bundle["source"]["name"], user) if model is Project else {}
+        fresh = _new_project(record["name"], user) if model is Project else {}
         for f in _own_fields(model):
             if f.name not in record or f.attname in fresh:
                 continue  # exported before the field existed (its default), or made anew

@@ -133,8 +133,9 @@ if name := os.environ.get("SLATE_DB_NAME"):
 # before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 24 * 2**20
 # Project bundles (storyboards/bundle.py) carry every take: their upload paths get a limit of
-# their own (studio/bodylimit.py), and an import refuses a ZIP unpacking to more, or to more entries.
-SLATE_BUNDLE_UPLOAD_MAX_BYTES = int(os.environ.get("SLATE_BUNDLE_UPLOAD_MAX_BYTES", 2 * 2**30))
+# their own (studio/bodylimit.py; daphne hands a body to Django through memory, so keep it within
+# what a web process may hold), and an import refuses a ZIP unpacking to more, or to more entries.
+SLATE_BUNDLE_UPLOAD_MAX_BYTES = int(os.environ.get("SLATE_BUNDLE_UPLOAD_MAX_BYTES", 2**30))
 SLATE_BUNDLE_MAX_BYTES = int(os.environ.get("SLATE_BUNDLE_MAX_BYTES", 4 * 2**30))
 SLATE_BUNDLE_MAX_ENTRIES = int(os.environ.get("SLATE_BUNDLE_MAX_ENTRIES", 100_000))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

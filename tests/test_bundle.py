@@ -528,3 +528,21 @@ def test_bundle_uploads_get_their_own_body_limit(settings):
     assert body_limit(b"/api/projects/import") == settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES
     assert body_limit(b"/projects/import/?next=x") == settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES
     assert body_limit(b"/api/projects/1/members") == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_text_no_database_stores_is_refused(seeded, dana, tmp_path, settings):
+    def nul(bundle):
+        bundle["rows"]["storyboards.comment"][0]["body"] = "sign\x00reads"
+
+    entries = resealed(entries_of(write(seeded, tmp_path)), nul)
+    refused(zipped(entries, tmp_path), dana, settings, 422, "NUL or broken character in body")
+
+
+def test_api_refuses_a_bundle_over_the_upload_limit(seeded, client, dana, tmp_path, settings):
+    from tests.conftest import token_for
+
+    settings.SLATE_BUNDLE_UPLOAD_MAX_BYTES = 1024
+    with open(write(seeded, tmp_path), "rb") as upload:
+        answer = client.post("/api/projects/import", {"file": upload},
+                             headers={"Authorization": f"Bearer {token_for(dana)}"})  # fmt: skip
+    assert answer.status_code == 413 and "; at most 1 KB." in answer.json()["detail"]
