@@ -7,7 +7,7 @@ PORT ?= 8000
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: run test bench lint install redis migrate worker web reconcile clean
+.PHONY: run test bench lint install redis migrate worker export-worker web reconcile clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Slate needs Python 3.11"; exit 1; }
@@ -52,6 +52,10 @@ web: redis migrate
 
 worker: redis migrate
 	$(PY) manage.py rqworker $${SLATE_QUEUE:-takes} --worker-class generation.worker.TakeWorker
+
+# PDFs, animatics, ZIPs and bundles, on their own queue (SLATE_EXPORT_QUEUE, default "exports").
+export-worker: redis migrate
+	$(PY) manage.py exportworker
 
 reconcile: install
 	$(PY) manage.py reconcile_takes

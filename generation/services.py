@@ -10,21 +10,18 @@ import base64
 import binascii
 import logging
 import random
-import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from storyboards.models import Action, Panel, Storyboard
 from studio.errors import Conflict, TooMany
 from studio.events import publish
 
-from . import media
+from . import machinery, media
 from .models import ACTIVE, Priority, Status, Take, Tool
 from .prompting import compose
 from .registry import ModelSpec, default_model, model_get
@@ -472,12 +469,9 @@ def take_claim_batch(*, worker: str) -> list[Take]:
         spec = model_get(head.model_key)
         limit = spec.max_batch if spec else 1
         batch = [t.id for t in waiting if t.batch_key == head.batch_key][:limit]
-        claim = uuid.uuid4().hex
-        now = timezone.now()
-        Take.objects.filter(pk__in=batch, status=Status.QUEUED, cancel_requested=False).update(
-            status=Status.RUNNING, claim=claim, worker=worker, started_at=now, heartbeat_at=now,
-            attempts=F("attempts") + 1, batch_size=len(batch), progress=0.0,
-        )  # fmt: skip
+        claim = machinery.jobs_claim(
+            rows=Take.objects.filter(pk__in=batch), worker=worker, batch_size=len(batch)
+        )
         takes = list(
             Take.objects.filter(claim=claim).select_related("panel__storyboard", "parent", "author")
         )
@@ -506,30 +500,18 @@ def take_report_progress(
 def takes_heartbeat(*, takes: list[Take], progress: float | None = None) -> set[int]:
     """Prove the worker is alive. Returns the ids it should stop: cancel asked, or taken back."""
     ids = {t.pk for t in takes}
-    fields = {"heartbeat_at": timezone.now()} | (
-        {"progress": progress} if progress is not None else {}
-    )
-    ours = Take.objects.filter(pk__in=ids, claim=takes[0].claim, status=Status.RUNNING)
-    ours.update(**fields)
-    keep = ours.filter(cancel_requested=False).values_list("pk", flat=True)
-    return ids - set(keep)
+    return machinery.jobs_heartbeat(Take, ids=ids, claim=takes[0].claim, progress=progress)
 
 
 def _finish(take: Take, status: str, **fields) -> bool:
     """Write the end of a take, but only if this worker still holds it."""
-    now = timezone.now()
-    done = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
-        status=status, finished_at=now, heartbeat_at=now, **fields
-    )
-    if done:
-        take.refresh_from_db()
-    return bool(done)
+    return machinery.job_finish(take, status, **fields)
 
 
 def take_succeed(
     *, take: Take, png: bytes, mp4: bytes | None, timings: dict, gpu_seconds: float
 ) -> bool:
-    if not Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).exists():
+    if not machinery.job_holds(take):
         log.warning("take %s was taken back before it finished; result dropped", take.id)
         return False
     # Files first, outside the transaction: a slow upload must not hold the database.
@@ -579,44 +561,27 @@ def take_mark_cancelled(*, take: Take, gpu_seconds: float = 0.0) -> bool:
 
 def takes_requeue_stale() -> list[int]:
     """Running takes whose worker stopped beating: back in the queue, or failed after too many tries."""
-    cutoff = timezone.now() - timedelta(seconds=settings.SLATE_STALE_AFTER_S)
-    stale = Take.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).select_related(
-        "panel"
-    )
+    stale = machinery.jobs_stale(Take).select_related("panel")
     touched = [take.id for take in stale if _recover(take)]
     if touched:
         queue_publish()
     return touched
 
 
+_RECOVERED = {Status.QUEUED: "take.queued", Status.FAILED: "take.failed",
+              Status.CANCELLED: "take.cancelled"}  # fmt: skip
+
+
 @transaction.atomic
 def _recover(take: Take) -> bool:
     """End or re-queue one lost take, unless its worker came back meanwhile (claim checked)."""
-    # People are told what happened; which machine and when is for the log and the admin.
-    lost = "The machine running this take stopped answering"
-    detail = (
-        f"worker {take.worker or 'unknown'!r} sent no heartbeat since {take.heartbeat_at}; "
-        f"attempt {take.attempts} of {settings.SLATE_MAX_ATTEMPTS}"
-    )
-    log.warning("take %s: %s", take.id, detail)
-    if take.cancel_requested:
-        error = "Cancelled; the machine running it stopped answering."
-        event, ok = "take.cancelled", _finish(take, Status.CANCELLED, error=error)
-    elif take.attempts >= settings.SLATE_MAX_ATTEMPTS:
-        error = f"{lost}, {take.attempts} times; giving up."
-        event, ok = "take.failed", _finish(take, Status.FAILED, error=error, error_detail=detail)
-    else:
-        event = "take.queued"
-        ok = Take.objects.filter(pk=take.pk, claim=take.claim, status=Status.RUNNING).update(
-            status=Status.QUEUED, claim="", worker="", progress=0.0, started_at=None,
-            error=f"{lost}; queued again (attempt {take.attempts + 1}).",
-        )  # fmt: skip
-        take.refresh_from_db()
-        if ok:
-            _enqueue_after_commit(take.id)
-    if ok:
-        publish(take.panel.storyboard_id, event, _event(take, error=take.error))
-    return bool(ok)
+    status = machinery.job_recover(take)
+    if status is None:
+        return False
+    if status == Status.QUEUED:
+        _enqueue_after_commit(take.id)
+    publish(take.panel.storyboard_id, _RECOVERED[status], _event(take, error=take.error))
+    return True
 
 
 def _enqueue_after_commit(take_id: int) -> None:
@@ -627,15 +592,9 @@ def _enqueue_after_commit(take_id: int) -> None:
 
 def takes_reconcile() -> dict:
     """Make Redis agree with the database: stale takes back in line, a wake-up for every
-    queued take (Redis may have been emptied). Extra wake-ups are harmless: a worker that
-    finds nothing to claim returns at once."""
+    queued take (Redis may have been emptied)."""
     from .jobs import enqueue_wakeup, pending_wakeups
 
-    requeued = takes_requeue_stale()
-    queued = list(
-        Take.objects.filter(status=Status.QUEUED).order_by("queued_at").values_list("pk", flat=True)
+    return machinery.jobs_reconcile(
+        Take, requeue_stale=takes_requeue_stale, enqueue=enqueue_wakeup, pending=pending_wakeups
     )
-    missing = len(queued) - pending_wakeups()
-    for take_id in queued[: max(missing, 0)]:
-        enqueue_wakeup(take_id)
-    return {"requeued": requeued, "queued": len(queued), "wakeups_added": max(missing, 0)}

@@ -2,7 +2,7 @@ from django.urls import path
 
 import studio.converters  # noqa: F401  (the <id:…> converter)
 
-from . import ledger_views, views
+from . import export_views, ledger_views, views
 
 urlpatterns = [
     path("panels/<id:panel_id>/prompt/", views.panel_prompt, name="panel-prompt"),
@@ -24,4 +24,10 @@ urlpatterns = [
         ledger_views.storyboard_ledger_page,
         name="storyboard-ledger",
     ),
+    path(
+        "storyboards/<id:storyboard_id>/exports/",
+        export_views.storyboard_exports,
+        name="storyboard-exports",
+    ),
+    path("exports/<id:export_id>/download/", export_views.export_download, name="export-download"),
 ]

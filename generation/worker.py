@@ -256,30 +256,57 @@ def _png_metadata(take: Take) -> dict[str, str]:
 # --- the RQ worker ---------------------------------------------------------------------------
 
 
-def _background(stop: threading.Event) -> None:
-    """Heartbeats for the running batch (also during a long model load) and periodic reconcile."""
+def _background(stop: threading.Event, worker: "RowWorker") -> None:
+    """Heartbeats for what the worker runs now (also during a long model load) and a periodic
+    reconcile. The same loop for take and export workers: `worker` says what and how."""
     next_reconcile = time.monotonic() + settings.SLATE_RECONCILE_EVERY_S
     while not stop.wait(settings.SLATE_HEARTBEAT_S):
         try:
-            if (current := engine().current) is not None:
+            if (current := worker.current()) is not None:
                 current.beat()
             if time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + settings.SLATE_RECONCILE_EVERY_S
-                services.takes_reconcile()
+                worker.reconcile()
         except Exception:  # the database or Redis may blink; try again next beat
             log.exception("worker background pass failed")
         finally:
             close_old_connections()
 
 
-class TakeWorker(SimpleWorker):
+class RowWorker(SimpleWorker):
+    """An RQ SimpleWorker whose jobs are wake-ups for rows (generation/machinery.py): it
+    reconciles at start, then beats the heart of its current run from a background thread."""
+
+    def prepare(self) -> None:
+        """Build what the jobs need before the first one (a warm engine)."""
+
+    def current(self):
+        """What runs now (anything with `beat()`), or None."""
+        raise NotImplementedError
+
+    def reconcile(self) -> dict:
+        raise NotImplementedError
+
     def work(self, *args, **kwargs):
-        engine()  # build the host before the first job
-        log.info("reconcile at start: %s", services.takes_reconcile())
+        self.prepare()
+        log.info("reconcile at start: %s", self.reconcile())
         close_old_connections()
         stop = threading.Event()
-        threading.Thread(target=_background, args=(stop,), daemon=True, name="slate-beat").start()
+        threading.Thread(
+            target=_background, args=(stop, self), daemon=True, name="slate-beat"
+        ).start()
         try:
             return super().work(*args, **kwargs)
         finally:
             stop.set()
+
+
+class TakeWorker(RowWorker):
+    def prepare(self) -> None:
+        engine()  # build the host before the first job
+
+    def current(self) -> Progress | None:
+        return engine().current
+
+    def reconcile(self) -> dict:
+        return services.takes_reconcile()

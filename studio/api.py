@@ -128,6 +128,7 @@ def revoke_token(request, token_id: PathId):
 
 
 from generation.api import router as generation_router  # noqa: E402
+from generation.export_api import router as exports_router  # noqa: E402
 from generation.ledger_api import router as ledger_router  # noqa: E402
 from storyboards.api import router as storyboards_router  # noqa: E402
 from storyboards.bundle_api import router as bundles_router  # noqa: E402
@@ -136,5 +137,6 @@ from storyboards.script_api import router as scripts_router  # noqa: E402
 api.add_router("/", bundles_router)  # before /projects/{id}: "import" is no id
 api.add_router("/", storyboards_router)
 api.add_router("/", generation_router)
+api.add_router("/", exports_router)
 api.add_router("/", ledger_router)
 api.add_router("/", scripts_router)

@@ -184,7 +184,13 @@ CHANNEL_LAYERS = {
     }
 }
 SLATE_QUEUE = os.environ.get("SLATE_QUEUE", "takes")  # the RQ queue GPU workers listen on
-RQ_QUEUES = {SLATE_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900}}
+# Exports (PDF, animatic, ZIP, bundle) have their own workers: a long export never waits behind
+# takes, nor takes behind it.
+SLATE_EXPORT_QUEUE = os.environ.get("SLATE_EXPORT_QUEUE", "exports")
+RQ_QUEUES = {
+    SLATE_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900},
+    SLATE_EXPORT_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900},
+}
 RQ_SHOW_ADMIN_LINK = True
 # Enqueue at once: services already enqueue after their transaction commits (on_commit).
 RQ = {"COMMIT_MODE": "auto"}

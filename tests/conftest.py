@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session", autouse=True)
 def clean_redis():
     """Tests own their queue on the test Redis database (tests.settings picks both)."""
-    from generation.jobs import queue
+    from generation.jobs import export_queue, queue
 
     queue().empty()
+    export_queue().empty()
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +128,7 @@ def subprocess_env(**extra) -> dict:
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "REDIS_URL": settings.REDIS_URL,
         "SLATE_QUEUE": settings.SLATE_QUEUE,
+        "SLATE_EXPORT_QUEUE": settings.SLATE_EXPORT_QUEUE,
         "SLATE_CHANNEL_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         "SLATE_DB_NAME": str(connection.settings_dict["NAME"]),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -164,6 +166,10 @@ class Processes:
             "generation.worker.TakeWorker",
         ]
         return self.start(args, "worker", **env)
+
+    def export_worker(self, **env) -> subprocess.Popen:
+        """An export worker (`manage.py exportworker`, as `make run` starts it)."""
+        return self.start(["manage.py", "exportworker"], "export-worker", **env)
 
     def studio(self, **env) -> str:
         port = free_port()

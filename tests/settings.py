@@ -6,6 +6,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # A queue and channel prefix per test run: two runs on one Redis never steal each other's work.
 # Subprocesses started by tests inherit these through the environment.
 os.environ.setdefault("SLATE_QUEUE", f"takes-test-{os.getpid()}")
+os.environ.setdefault("SLATE_EXPORT_QUEUE", f"exports-test-{os.getpid()}")
 os.environ.setdefault("SLATE_CHANNEL_PREFIX", f"test{os.getpid()}")
 # Under pytest-xdist the test processes (gw0, gw1…) inherit the controller's values above: each
 # takes its own queue, prefix and Redis database on its first import (its subprocesses, seeing
@@ -16,6 +17,7 @@ if _xdist[2:].isdigit() and os.environ.get("SLATE_TEST_PROCESS") != _xdist:
     os.environ["SLATE_TEST_PROCESS"] = _xdist
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{15 - int(_xdist[2:]) % 12}"
     os.environ["SLATE_QUEUE"] = f"takes-test-{os.getpid()}"
+    os.environ["SLATE_EXPORT_QUEUE"] = f"exports-test-{os.getpid()}"
     os.environ["SLATE_CHANNEL_PREFIX"] = f"test{os.getpid()}"
 
 from studio.settings import *  # noqa: E402,F403

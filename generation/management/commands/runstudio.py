@@ -1,7 +1,8 @@
-"""`make run`: the web server and one GPU worker in the foreground, the worker kept alive.
+"""`make run`: the web server, one GPU worker and one export worker in the foreground, the
+workers kept alive.
 
 A worker that dies (crash, OOM, kill -9) is restarted after a short pause; the web server keeps
-serving meanwhile. Ctrl-C stops both.
+serving meanwhile. Ctrl-C stops them all.
 """
 
 import os
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run daphne and a supervised RQ worker together."
+    help = "Run daphne, supervised take workers and a supervised export worker together."
 
     def answers(self, host: str, port: int, web, timeout: float = 60) -> bool:
         deadline = time.monotonic() + timeout
@@ -45,8 +46,10 @@ class Command(BaseCommand):
             "--worker-class",
             "generation.worker.TakeWorker",
         ]
+        export_cmd = [python, "manage.py", "exportworker"]
+        commands = [worker_cmd] * workers + [export_cmd]
         web = subprocess.Popen(web_cmd)
-        pool = [subprocess.Popen(worker_cmd) for _ in range(workers)]
+        pool = [subprocess.Popen(command) for command in commands]
         if self.answers(host, port, web):  # the URL only once it works
             self.stdout.write(
                 self.style.SUCCESS(f"Slate is running at http://{host}:{port}/  (Ctrl-C stops it)")
@@ -70,7 +73,7 @@ class Command(BaseCommand):
                         self.stderr.write(
                             f"worker {worker.pid} exited ({worker.returncode}); restarting it"
                         )
-                        pool[i] = subprocess.Popen(worker_cmd)
+                        pool[i] = subprocess.Popen(commands[i])
         finally:
             for proc in [web, *pool]:
                 if proc.poll() is None:
