@@ -13,14 +13,15 @@ from generation.models import Take
 from storyboards import services as boards
 from storyboards.models import StylePreset
 from studio import events
+from tests.test_browser import browser, chromium_for_module  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
 
 def page(user) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def finished_take(panel, author, name: str, **fields) -> Take:
@@ -295,3 +296,116 @@ def test_recall_needs_a_take_of_that_panel(project, storyboard, panel, dana, rec
                             membership=project.memberships.get(user=dana))  # fmt: skip
     other.refresh_from_db()
     assert other.prompt == "elsewhere"
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+
+def png(color) -> ContentFile:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 54), color).save(buffer, "PNG")
+    return ContentFile(buffer.getvalue())
+
+
+def seeded_take(panel, author, color, **fields) -> Take:
+    fields = {"model_key": "tiny", "seed": 1, "steps": 2, "guidance": 1.0, "width": 96,
+              "height": 54, "status": "succeeded", "progress": 1.0, "prompt": panel.prompt,
+              **fields}  # fmt: skip
+    take = Take.objects.create(panel=panel, author=author, **fields)
+    take.image.save(f"p/take-{take.id}.png", png(color), save=True)
+    return take
+
+
+def history(panel, dana, arti) -> tuple[Take, Take]:
+    """A take on the board (a close-up of a red diner) and a variation of it, made since; the
+    panel has been rewritten meanwhile."""
+    parts = [{"source": "shot", "label": "Shot type: Close-up", "text": "close-up", "tokens": 2,
+              "cut": False, "kept": "close-up", "why": ""},
+             {"source": "prompt", "label": "Prompt", "text": "a red diner", "tokens": 3,
+              "cut": False, "kept": "a red diner", "why": ""}]  # fmt: skip
+    first = seeded_take(panel, dana, (200, 40, 40), seed=1234, steps=3, guidance=4.5,
+                        prompt="close-up, a red diner", prompt_parts=parts)  # fmt: skip
+    varied = seeded_take(panel, arti, (40, 60, 200), seed=99, tool="variation", parent=first,
+                         strength=0.5, prompt="close-up, a blue diner")  # fmt: skip
+    boards.panel_update(panel=panel, selected_take=first.id, prompt="an empty street",
+                        shot_type="ws")  # fmt: skip
+    return first, varied
+
+
+@pytest.mark.browser
+def test_compare_with_the_slider_and_recall_in_a_browser(
+    request, processes, project, storyboard, panel, dana, arti
+):
+    from tests.test_browser import assert_not_reloaded, diagnostics, inspect, open_board
+
+    chromium = request.getfixturevalue("browser")  # test_browser's: one Chromium per module
+    first, varied = history(panel, dana, arti)
+    host = processes.studio()
+    with diagnostics(processes, chromium):
+        page = open_board(chromium, host, "dana", storyboard.id)
+        inspect(page, panel.id)
+
+        # Lineage: the variation sits under its take; its link lights that take up.
+        child = page.locator(f"#take-{varied.id}-row")
+        assert child.get_attribute("data-depth") == "1"
+        child.locator(f"[data-take-jump='{first.id}']").click()
+        page.wait_for_selector(f"#take-{first.id}-row.flash")
+
+        # Compare the variation with the take on the board; the slider moves by keyboard.
+        child.locator("[data-compare-pair]").click()
+        handle = page.wait_for_selector("#take-compare[open] .compare-handle:focus")
+        assert handle.get_attribute("aria-valuenow") == "50"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert handle.get_attribute("aria-valuenow") == "60"
+        stage = "#take-compare [data-compare-stage]"
+        assert "--split: 60%" in page.get_attribute(stage, "style")
+        page.keyboard.press("Home")
+        assert handle.get_attribute("aria-valuenow") == "0"
+        box = page.locator(stage).bounding_box()  # and by mouse: a click at three quarters
+        page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+        assert 70 <= int(handle.get_attribute("aria-valuenow")) <= 80
+        differs = page.locator("#take-compare tr.differs th").all_inner_texts()
+        assert {"Seed", "Tool", "Prompt as sent", "From take"} <= {
+            d.split(" ≠")[0] for d in differs
+        }
+        # Both pictures loaded through the media view.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#take-compare img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#take-compare", state="hidden")
+        assert page.evaluate("document.activeElement.matches('[data-compare-pair]')")
+        assert page.locator("#inspector").is_visible()  # Esc closed the comparison only
+
+        # Pick two with Compare…, the second opens the comparison.
+        page.click(f"#take-{first.id}-row [data-compare]")
+        page.wait_for_selector(f"#take-{first.id}-row [data-compare][aria-pressed='true']")
+        page.click(f"#take-{varied.id}-row [data-compare]")
+        page.wait_for_selector(f"#take-compare[open] .take-compare[data-a='{first.id}']")
+        page.keyboard.press("Escape")
+
+        # Recall the take on the board: its prompt and shot come back, and its settings fill
+        # the Generate form.
+        page.click(f"#take-{first.id}-row [data-recall]")
+        edit = "#inspector [data-edit-form]"
+        page.wait_for_function(
+            "sel => document.querySelector(sel + ' textarea[name=prompt]').value === 'a red diner'",
+            arg=edit,
+        )
+        assert page.input_value(f"{edit} select[name=shot_type]") == "cu"
+        generate = "#inspector form.generate"
+        assert page.input_value(f"{generate} input[name=seed]") == "1234"
+        assert page.input_value(f"{generate} input[name=steps]") == "3"
+        assert page.input_value(f"{generate} input[name=guidance]") == "4.5"
+        assert page.input_value(f"{generate} select[name=tool]") == "text2image"
+        page.wait_for_selector(f"{edit} [data-saved]:text-is('Saved')")
+        page.wait_for_selector(f"#panel-{panel.id}-meta:has-text('Close-up')")
+        panel.refresh_from_db()
+        assert (panel.prompt, panel.shot_type) == ("a red diner", "cu")
+        assert Take.objects.count() == 2
+        assert_not_reloaded(page)
