@@ -57,7 +57,7 @@
     if (e.target.closest("[data-comment-context-clear]")) { clearForm(e.target.closest("form")); return; }
     if (e.target.closest("[data-pin-toggle]")) { pinning(!pin.active); return; }
     const show = e.target.closest("[data-show-pin]");
-    if (show && review.open) { const thread = show.closest("[data-take]"); showTake(thread.dataset.take, thread.dataset.comment); }
+    if (show && review.open) { const thread = show.closest("[data-take]"); showTake(thread.dataset.take, thread.dataset.commentId); }
   });
   document.addEventListener("htmx:afterRequest", (e) => {
     const form = e.detail.elt.closest && e.detail.elt.closest("[data-comment-form]");
@@ -149,8 +149,10 @@
     empty.hidden = !!frame;
     if (frame) img.src = frame.image || frame.poster || "";
     if (frame && frame.video && review.playing) { if (video.getAttribute("src") !== frame.video) video.src = frame.video; video.currentTime = 0; video.play().catch(() => {}); } else video.pause();
-    const aspect = $("#panel-" + current() + "-frame .frame")?.style.aspectRatio;
-    if (aspect) R("[data-review-canvas]").style.aspectRatio = aspect;
+    // The canvas is exactly the frame's shape, so pins (fractions of it) sit where they were put.
+    const aspect = $("#panel-" + current() + "-frame .frame")?.style.aspectRatio || "16 / 9";
+    const [w, h] = aspect.split("/").map(Number);
+    R("[data-review-canvas]").style.setProperty("--ar", w && h ? w / h : 16 / 9);
   }
   function show() {
     const id = current(), ids = order(); if (!id) return closeReview();
@@ -181,7 +183,7 @@
     drawPins();
     const asked = (location.hash.match(/comment-(\d+)/) || [])[1];  // from the inbox
     const thread = asked && document.getElementById("comment-" + asked);
-    if (thread) { history.replaceState(null, "", location.pathname); thread.scrollIntoView({ block: "center" }); thread.classList.add("lit"); const t = thread.closest("[data-pin]"); if (t) showTake(t.dataset.take, t.dataset.comment); }
+    if (thread) { history.replaceState(null, "", location.pathname); thread.scrollIntoView({ block: "center" }); thread.classList.add("lit"); const t = thread.closest("[data-pin]"); if (t) showTake(t.dataset.take, t.dataset.commentId); }
   }
   function step(delta) {
     const n = order().length; const to = Math.min(Math.max(review.index + delta, 0), n - 1);
@@ -249,7 +251,7 @@
       if (thread.dataset.take !== String(review.shownTake)) continue;
       const [x, y, w, h] = thread.dataset.pin.split(",").map(Number);
       const mark = document.createElement("button"); mark.type = "button";
-      mark.className = "pin" + (w ? " area" : "") + (thread.classList.contains("resolved") ? " resolved" : "") + (thread.dataset.comment === String(highlight) ? " lit" : "");
+      mark.className = "pin" + (w ? " area" : "") + (thread.classList.contains("resolved") ? " resolved" : "") + (thread.dataset.commentId === String(highlight) ? " lit" : "");
       mark.style.left = x * 100 + "%"; mark.style.top = y * 100 + "%";
       if (w) { mark.style.width = w * 100 + "%"; mark.style.height = h * 100 + "%"; }
       mark.dataset.number = thread.dataset.pinNumber; mark.setAttribute("aria-label", "Pin " + thread.dataset.pinNumber);
