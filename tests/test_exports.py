@@ -250,6 +250,17 @@ def test_a_result_whose_claim_was_lost_is_dropped_with_its_files(
     assert not list(media_root.rglob("*.pdf"))  # nothing stored, or stored and removed
 
 
+def test_reconcile_takes_wakes_exports_redis_lost_too(dana, storyboard, panel):
+    from django.core.management import call_command
+
+    ask(storyboard, dana, kind="pdf")  # its wake-up never left: the transaction did not commit
+    export_queue().empty()
+    out = io.StringIO()
+    call_command("reconcile_takes", stdout=out)
+    assert "1 queued; 1 wake-up(s) re-sent" in out.getvalue().splitlines()[1]
+    assert export_queue().count == 1
+
+
 def test_takes_and_exports_share_one_claim(dana, storyboard, panel):
     """The same conditional UPDATE claims both: a row is claimed once, whoever asks."""
     export = ask(storyboard, dana, kind="pdf")
@@ -382,3 +393,30 @@ def test_a_killed_export_worker_never_strands_its_export(processes, storyboard, 
     with done.file.open("rb") as handle:
         manifest = json.loads(zipfile.ZipFile(handle).read("manifest.json"))
     assert len(manifest["takes"]) == 2
+
+
+@pytest.mark.browser
+def test_the_export_dialog_follows_an_export_to_its_download_link(
+    processes, storyboard, panel, dana
+):
+    from tests.test_browser import assert_not_reloaded, chromium, open_board
+
+    framed(panel, dana)
+    host = processes.studio()
+    processes.export_worker()
+    with chromium() as browser:
+        page = open_board(browser, host, "dana", storyboard.id)
+        page.click("[data-open-exports]")
+        page.wait_for_selector("#exports[open] #export-list")
+        page.check("input[value=pdf-3]")
+        page.keyboard.press("Enter")  # the form submits from the keyboard too
+        row = page.wait_for_selector("#export-list .export-row")
+        assert "3 per row" in row.inner_text()
+        link = page.wait_for_selector("#export-list .export-links a[download]", timeout=60_000)
+        assert link.get_attribute("href").endswith("/download/")
+        assert page.locator("#export-list .export-row").count() == 1  # live and listed: once
+        if os.environ.get("SLATE_SHOTS"):
+            page.screenshot(path=os.environ["SLATE_SHOTS"])
+        page.keyboard.press("Escape")
+        assert page.locator("#exports[open]").count() == 0
+        assert_not_reloaded(page)
