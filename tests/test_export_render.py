@@ -124,6 +124,7 @@ def test_the_pdf_sets_one_two_or_three_panels_a_row(storyboard, dana, tmp_path, 
     files, progress = render("pdf", storyboard, tmp_path, layout=layout)
     data = files["file"].read_bytes()
     assert data.startswith(b"%PDF") and pdf_pages(data) == pages  # two rows a page
+    assert b"ASCII85Decode" not in data  # binary streams: ASCII85 in pure Python is slow
     assert f"page {pages} of {pages}" in pdf_text(data)
     assert progress[-1] == 1.0 and progress == sorted(progress)
 

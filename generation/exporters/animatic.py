@@ -20,7 +20,7 @@ from .frames import frame_open
 from .sheet import Sheet, SheetPanel
 from .text import clean, wrap_lines
 
-FPS = 24
+FPS = 12  # a 24 fps timeline shows each frame twice; half the frames to encode
 SHORT_SIDE = 540  # px: enough to read a frame and its caption, quick to encode
 CARD, PAPER, BAND = (30, 32, 36), (236, 236, 232), (0, 0, 0, 150)
 CAPTION_LINES = 3
@@ -120,7 +120,12 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _playlist(names: list[str], durations_ms: list[int]) -> str:
-    entries = [f"file {name}\nduration {ms / 1000:.3f}\n" for name, ms in zip(names, durations_ms, strict=True)]  # fmt: skip
+    # Each still read at the film's frame rate, so its start lands on a frame once, not on the
+    # image reader's default 1/25 s grid and then again on ours.
+    entries = [
+        f"file {name}\noption framerate {FPS}\nduration {ms / 1000:.3f}\n"
+        for name, ms in zip(names, durations_ms, strict=True)
+    ]
     # The demuxer ignores the last entry's duration unless the file comes once more; `-t` then
     # cuts the film at the exact total.
     return "ffconcat version 1.0\n" + "".join(entries) + f"file {names[-1]}\n"
@@ -132,7 +137,10 @@ def _encode(playlist: Path, mp4_path: Path, total_ms: int, workdir: Path, on_pro
     log_path = workdir / "ffmpeg.log"
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-f", "concat", "-i", str(playlist), "-vf", f"fps={FPS},format=yuv420p",
+        # -safe 0 allows the `option` lines; every name in the playlist is ours (00001.png).
+        "-f", "concat", "-safe", "0", "-i", str(playlist),
+        # Colour converted once a still; the fps filter then repeats the converted frame.
+        "-vf", f"format=yuv420p,fps={FPS}",
         "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "23",
         "-t", f"{total_ms / 1000:.3f}", "-movflags", "+faststart",
         "-progress", "pipe:1", "-nostats", str(mp4_path),

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -47,7 +49,22 @@ def pdf_write(
         raise ValueError(f"layout must be 1, 2 or 3 panels a row, not {layout!r}")
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
-    page_size = PAPERS[paper]
+    with _binary_streams():
+        return _write(sheet, out_path, layout, workdir, PAPERS[paper], on_progress)
+
+
+@contextmanager
+def _binary_streams():
+    """reportlab writes every stream as ASCII85 text by default, encoded in pure Python here
+    (no rl_accel): 28 of the 37 s a 200-panel board took. PDF is 8-bit clean since 1.2."""
+    saved, rl_config.useA85 = rl_config.useA85, 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = saved
+
+
+def _write(sheet, out_path, layout, workdir, page_size, on_progress) -> Path:
     per_page = layout * ROWS
     pages = max(1, math.ceil(len(sheet.panels) / per_page))
     frames = JpegCopies(workdir / "pdf-frames")
