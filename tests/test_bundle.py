@@ -546,3 +546,35 @@ def test_api_refuses_a_bundle_over_the_upload_limit(seeded, client, dana, tmp_pa
         answer = client.post("/api/projects/import", {"file": upload},
                              headers={"Authorization": f"Bearer {token_for(dana)}"})  # fmt: skip
     assert answer.status_code == 413 and "; at most 1 KB." in answer.json()["detail"]
+
+
+def test_daphne_lets_a_bundle_past_the_usual_body_limit_and_imports_it(processes, seeded, dana,
+                                                                      tmp_path):  # fmt: skip
+    """The import path has its own limit at the Twisted layer: a body the usual 24 MB limit
+    would refuse is read, and one over the bundle limit is refused before it is sent."""
+    import http.client
+    import socket
+
+    from tests.conftest import token_for
+    from tests.test_security import read_answer
+
+    host, port = processes.studio(SLATE_BUNDLE_UPLOAD_MAX_BYTES=40 * 2**20).split(":")
+    head = (f"POST /api/projects/import HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer "
+            f"{token_for(dana)}\r\nContent-Type: multipart/form-data; boundary=b\r\n")  # fmt: skip
+    with socket.create_connection((host, int(port)), timeout=1) as sock:
+        sock.sendall(f"{head}Content-Length: {30 * 2**20}\r\n\r\n--b".encode())
+        assert read_answer(sock) == b""  # still waiting for the rest: not refused
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"{head}Content-Length: {41 * 2**20}\r\n\r\n--b".encode())
+        assert b"larger than 40 MB" in read_answer(sock)
+
+    data = write(seeded, tmp_path).read_bytes()
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="n.zip"\r\n'
+            b"Content-Type: application/zip\r\n\r\n" + data + b"\r\n--b--\r\n")  # fmt: skip
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("POST", "/api/projects/import", body, headers={
+        "Authorization": f"Bearer {token_for(dana)}",
+        "Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+    answer = connection.getresponse()
+    assert answer.status == 201, answer.read()[:300]
+    assert json.loads(answer.read())["project"]["name"] == "Night Shift (imported)"
