@@ -13,6 +13,7 @@ from generation.models import Take
 from storyboards import services as boards
 from storyboards.models import StylePreset
 from studio import events
+from tests.test_board import finished_take as board_take
 from tests.test_browser import browser, chromium_for_module  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +26,8 @@ def page(user) -> Client:
 
 
 def finished_take(panel, author, name: str, **fields) -> Take:
-    """A take as a worker leaves it: succeeded, its image in storage."""
-    fields = {"model_key": "tiny", "seed": 1, "steps": 2, "guidance": 1.0, "width": 64,
-              "height": 64, "status": "succeeded", "progress": 1.0, "prompt": panel.prompt,
-              **fields}  # fmt: skip
-    take = Take.objects.create(panel=panel, author=author, **fields)
-    take.image.save(f"p/{name}.png", ContentFile(b"\x89PNG fake"), save=True)
-    return take
+    """test_board's finished take, sent the panel's prompt."""
+    return board_take(panel, author, name, **{"prompt": panel.prompt, **fields})
 
 
 def rows_of(html: str) -> list[tuple[int, int]]:
