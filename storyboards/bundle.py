@@ -144,14 +144,15 @@ def bundle_write(
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
             # 2. Files, streamed and hashed; stored as they are (pictures are compressed already).
             manifest, total, done = {}, sum(_size(name) for name in stored) or 1, 0
-            for name in stored:
-                digest, size = _copy_into(archive, f"files/{name}", name)
+            entries = {name: _entry(name, n) for n, name in enumerate(stored)}
+            for name, entry in entries.items():
+                digest, size = _copy_into(archive, entry, name)
                 if digest is not None:
-                    manifest[f"files/{name}"] = {"sha256": digest, "size": size}
+                    manifest[entry] = {"sha256": digest, "size": size}
                 done += size
                 on_progress(0.05 + 0.9 * min(done / total, 1))
             # 3. The rows, naming files by their place in the bundle; then the seal.
-            data = _bundle_json(project, rows, manifest)
+            data = _bundle_json(project, rows, entries, manifest)
             archive.writestr("bundle.json", data)
             digest = hashlib.sha256(data).hexdigest()
             seal = {"format": f"{FORMAT}-signature", "bundle_sha256": digest,
@@ -210,6 +211,13 @@ def _project_rows(project: Project) -> dict[str, list[dict]]:
     return rows
 
 
+def _entry(name: str, n: int) -> str:
+    """Where a stored file goes in the bundle: under its own name, unless an import would
+    refuse that name (an odd one from an older storage)."""
+    entry = f"files/{name}"
+    return entry if _safe_path(entry) else f"files/renamed/{n}{posixpath.splitext(name)[1][:10]}"
+
+
 def _size(name: str) -> int:
     try:
         return default_storage.size(name)
@@ -233,16 +241,16 @@ def _copy_into(archive: zipfile.ZipFile, entry: str, name: str) -> tuple[str | N
     return digest.hexdigest(), size
 
 
-def _bundle_json(project: Project, rows: dict, manifest: dict) -> bytes:
+def _bundle_json(project: Project, rows: dict, entries: dict, manifest: dict) -> bytes:
     missing = []
     for model in ORDER:
         for record in rows[_label(model)]:
             for f in _file_fields(model):
                 name = record[f.name]
-                if name and f"files/{name}" not in manifest:
+                record[f.name] = entries[name] if name and entries[name] in manifest else ""
+                if name and not record[f.name]:
                     missing.append({"model": _label(model), "id": record["id"], "field": f.name,
                                     "name": name})  # fmt: skip
-                record[f.name] = f"files/{name}" if f"files/{name}" in manifest else ""
     bundle = {
         "format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat(),
         "source": {"project": project.pk, "name": project.name},
@@ -312,10 +320,11 @@ def _reading(entry: str):
 
 
 def _safe_path(name: str) -> bool:
-    """A relative path inside the bundle's folder: no `..`, no root, no drive, no backslash."""
+    """A relative path inside the bundle's folder: no `..`, no root, no drive, no backslash,
+    no name longer than a file system takes."""
     parts = name.split("/")
     return (bool(name) and "\\" not in name and ":" not in name and "\x00" not in name
-            and all(part not in ("", ".", "..") for part in parts))  # fmt: skip
+            and all(part not in ("", ".", "..") and len(part) <= 200 for part in parts))  # fmt: skip
 
 
 def _check_entries(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -576,7 +585,7 @@ def _save_files(archive: zipfile.ZipFile, bundle: dict, saved: list[str]) -> dic
         with archive.open(entry) as source:  # read whole and checked already: errors are ours
             content = File(source, name=target)
             content.size = archive.getinfo(entry).file_size
-            names[entry] = default_storage.save(target, content)
+            names[entry] = default_storage.save(target, content, max_length=f.max_length)
         saved.append(names[entry])
     return names
 

@@ -578,3 +578,17 @@ def test_daphne_lets_a_bundle_past_the_usual_body_limit_and_imports_it(processes
     answer = connection.getresponse()
     assert answer.status == 201, answer.read()[:300]
     assert json.loads(answer.read())["project"]["name"] == "Night Shift (imported)"
+
+
+def test_a_stored_name_an_import_would_refuse_travels_renamed(project, panel, dana, tmp_path,
+                                                              settings):  # fmt: skip
+    odd = settings.MEDIA_ROOT / "takes" / "odd:name.png"
+    odd.parent.mkdir(parents=True, exist_ok=True)
+    odd.write_bytes(png(7))
+    take(panel, dana, image="takes/odd:name.png")
+    bundle = write(project, tmp_path)
+    assert "files/renamed/0.png" in entries_of(bundle)
+    copy = Take.objects.get(
+        panel__storyboard__project=bundle_import(upload=bundle, user=dana).project
+    )
+    assert copy.image.name.startswith("takes/") and copy.image.read() == png(7)
