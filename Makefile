@@ -67,9 +67,9 @@ TEST_JOBS ?= 3
 test: redis
 	$(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
-# generation.py, fanout.py, page.py, script.py, then one merged JSON line (bench/run.py). Their
-# arguments, BENCH_ARGS (generation.py), FANOUT_ARGS, PAGE_ARGS and SCRIPT_ARGS, reach run.py
-# through the environment,
+# generation.py, fanout.py, page.py, script.py, export.py, then one merged JSON line (bench/run.py).
+# Their arguments, BENCH_ARGS (generation.py), FANOUT_ARGS, PAGE_ARGS, SCRIPT_ARGS and EXPORT_ARGS,
+# reach run.py through the environment,
 # as make passes command-line variables; BENCHES="fanout page" runs a subset.
 bench: redis
 	$(PY) bench/run.py $(BENCHES)

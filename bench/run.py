@@ -1,10 +1,11 @@
-"""`make bench`: the four benchmarks one after another, then one JSON line merging theirs.
+"""`make bench`: the five benchmarks one after another, then one JSON line merging theirs.
 
 generation.py (the studio against raw diffusers), fanout.py (live events under load), page.py
-(the storyboard page of a big board) and script.py (a 120-page screenplay read, broken down and
-storyboarded, under 1 s) each run as a subprocess with their output streamed as it
-comes; the last line each prints is its JSON summary. Each gets its own arguments, from the
-environment (make passes its command-line variables there):
+(the storyboard page of a big board), script.py (a 120-page screenplay read, broken down and
+storyboarded, under 1 s) and export.py (a 200-panel board's PDF, animatic and ZIP of takes)
+each run as a subprocess with their output streamed as it comes; the last line each prints is
+its JSON summary. Each gets its own arguments, from the environment (make passes its
+command-line variables there):
 
     make bench                                                        # all three, defaults
     make bench BENCH_ARGS="--device cuda --profile sd-turbo-arch --n 32"   # generation.py's
@@ -12,9 +13,9 @@ environment (make passes its command-line variables there):
     make bench BENCHES="fanout page"                                  # a subset, in that order
     .venv/bin/python bench/run.py fanout page
 
-The last line printed is one JSON object: every script's keys together (fanout_* and page_* are
-prefixed; generation.py's are not), plus `bench_failed`, the scripts that failed, if any. The
-exit status is 1 when one failed; the others still run.
+The last line printed is one JSON object: every script's keys together (fanout_*, page_* and
+export_* are prefixed; generation.py's are not), plus `bench_failed`, the scripts that failed, if
+any. The exit status is 1 when one failed; the others still run.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BENCHES = {  # name: (script, the environment variable holding its arguments)
     "fanout": ("bench/fanout.py", "FANOUT_ARGS"),
     "page": ("bench/page.py", "PAGE_ARGS"),
     "script": ("bench/script.py", "SCRIPT_ARGS"),
+    "export": ("bench/export.py", "EXPORT_ARGS"),
 }
 
 

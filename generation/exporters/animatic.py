@@ -3,8 +3,9 @@ as an .srt.
 
 Each panel becomes one still (its frame letterboxed on the board's shape, or a card with the
 shot number and action when it has none, and the dialogue on a translucent band). ffmpeg's
-concat demuxer then holds each still for its duration: a still is composed once, never once a
-frame. H.264 in yuv420p with the index at the front, which every player opens.
+concat demuxer then holds each still for its duration: a still is composed and colour-converted
+once, never once a frame. H.264 in yuv420p at a constant 12 fps with the index at the front:
+every player opens it, and an editor's 24 fps timeline takes it without drift.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _encode(playlist: Path, mp4_path: Path, total_ms: int, workdir: Path, on_pro
         "-f", "concat", "-safe", "0", "-i", str(playlist),
         # Colour converted once a still; the fps filter then repeats the converted frame.
         "-vf", f"format=yuv420p,fps={FPS}",
-        "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "23",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-t", f"{total_ms / 1000:.3f}", "-movflags", "+faststart",
         "-progress", "pipe:1", "-nostats", str(mp4_path),
     ]  # fmt: skip
