@@ -407,7 +407,7 @@ def test_the_export_dialog_follows_an_export_to_its_download_link(
     with chromium() as browser:
         page = open_board(browser, host, "dana", storyboard.id)
         page.click("[data-open-exports]")
-        page.wait_for_selector("#exports[open] #export-list")
+        page.wait_for_selector("#exports[open] #export-list", state="attached")
         page.check("input[value=pdf-3]")
         page.keyboard.press("Enter")  # the form submits from the keyboard too
         row = page.wait_for_selector("#export-list .export-row")
