@@ -146,11 +146,13 @@ def test_the_pdf_prints_each_panels_words_under_a_header(storyboard, dana, tmp_p
 
 def test_the_pdf_cuts_long_words_to_their_box(storyboard, dana, tmp_path):
     (panel,) = shots(storyboard, dana, 1)
-    boards.panel_update(panel=panel, action="Rain. " * 400, dialogue="MARA: (" + "x" * 900 + ")")
+    boards.panel_update(panel=panel, action="Rain. " * 400, dialogue="MARA: (" + "x" * 900 + ")",
+                        notes="雨 🌧 beyond Helvetica")  # fmt: skip
     files, _ = render("pdf", storyboard, tmp_path, layout=3)
     text = pdf_text(files["file"].read_bytes())
     assert pdf_pages(files["file"].read_bytes()) == 1
     assert text.count("Rain.") < 200 and "x" * 900 not in text
+    assert "beyond Helvetica" in text  # characters it lacks print as boxes, the rest as words
 
 
 def test_wrapped_lines_fit_their_width_and_end_in_an_ellipsis_when_cut():
@@ -199,6 +201,15 @@ def ffmpeg_info(path) -> str:
     return run.stderr  # ffmpeg describes its input on stderr, then says no output was given
 
 
+def pixel_at(path, seconds: float) -> tuple[int, int, int]:
+    """The colour near the top left of the frame shown at `seconds`."""
+    run = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", str(seconds),
+                          "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                          "-"], capture_output=True, check=True)  # fmt: skip
+    offset = (40 * 960 + 40) * 3
+    return tuple(run.stdout[offset : offset + 3])
+
+
 def test_the_animatic_holds_each_panel_for_its_duration(storyboard, dana, tmp_path):
     first, second, third = shots(storyboard, dana, 3)
     boards.panel_update(panel=first, duration_ms=1000, dialogue="MARA: You came back.")
@@ -217,6 +228,9 @@ def test_the_animatic_holds_each_panel_for_its_duration(storyboard, dana, tmp_pa
         "2\n00:00:02,500 --> 00:00:03,200\nJOE: I never left.\nSo?\n"
     )
     assert progress[-1] == pytest.approx(1.0) and progress == sorted(progress)
+    red, card = pixel_at(files["file"], 0.9), pixel_at(files["file"], 1.1)
+    assert red[0] > 150 > red[1] and max(card) < 60  # the first take, then the second's card
+    assert not (tmp_path / "animatic-stills").exists()
 
 
 def test_captions_are_burned_on_a_band_and_a_panel_without_a_frame_shows_a_card(storyboard, dana):

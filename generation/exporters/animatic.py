@@ -10,6 +10,7 @@ every player opens it, and an editor's 24 fps timeline takes it without drift.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from functools import lru_cache
@@ -48,6 +49,7 @@ def animatic_write(
     playlist = stills / "animatic.ffconcat"
     playlist.write_text(_playlist(names, [p.duration_ms for p in sheet.panels]))
     _encode(playlist, mp4_path, sheet.duration_ms, workdir, on_progress)
+    shutil.rmtree(stills)  # a megabyte or more a panel, and the film now holds them
     # 3. The same dialogue as subtitles, cue times straight from the durations.
     srt_path.write_text(srt_text(sheet), encoding="utf-8")
     on_progress(1.0)
