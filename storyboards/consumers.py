@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -210,7 +211,7 @@ class StoryboardLiveConsumer(StoryboardSocket):
         self.focused, self.focus_task, self.present = None, None, False
         await super().connect()
         if self.listener is not None:
-            self.present = await self.presence(enter=True)
+            self.present = await self.presence()
 
     async def disconnect(self, code):
         if self.focus_task is not None:
@@ -218,7 +219,7 @@ class StoryboardLiveConsumer(StoryboardSocket):
         await super().disconnect(code)
         if self.present:
             self.present = False
-            await self.presence(enter=False)
+            await sync_to_async(self.leave, thread_sensitive=False)()
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -237,33 +238,43 @@ class StoryboardLiveConsumer(StoryboardSocket):
     async def announce_focus(self):
         told = object()
         while told != self.focused:
-            told = self.focused
-            await self.presence(enter=True)
+            told = panel = self.focused
+            if panel is not None and not await self.on_this_board(panel):
+                self.focused = told = None  # not this board's: shown as on the board
+            await self.presence()
             await asyncio.sleep(self.FOCUS_EVERY_S)
+
+    @database_sync_to_async
+    def on_this_board(self, panel: int) -> bool:
+        return selectors.panel_on_board(panel_id=panel, storyboard_id=int(self.storyboard_id))
 
     async def on_ping(self):
         if self.present:
-            await self.presence(enter=True, quiet=True)
+            await self.presence(quiet=True)
 
-    @database_sync_to_async
-    def presence(self, *, enter: bool, quiet: bool = False) -> bool:
-        """Enter (or refresh) or leave the board's presence list and tell the board. Redis
-        trouble costs presence only, never the socket."""
+    async def presence(self, *, quiet: bool = False) -> bool:
+        """Enter (or refresh) the board's presence list and tell the board (Redis only, off
+        the event loop). Redis trouble costs presence only, never the socket."""
+        return await sync_to_async(self._enter, thread_sensitive=False)(quiet)
+
+    def _enter(self, quiet: bool) -> bool:
         try:
-            board, socket_id = int(self.storyboard_id), self.channel_name_for_presence()
-            if enter:
-                panel = self.focused
-                if panel is not None and not selectors.panel_on_board(panel_id=panel, storyboard_id=board):
-                    panel = self.focused = None  # not this board's: shown as on the board
-                presence.enter(board, socket_id, self.scope["user"], panel)
-            else:
-                presence.leave(board, socket_id)
+            board = int(self.storyboard_id)
+            presence.enter(board, self.channel_name_for_presence(), self.scope["user"], self.focused)
             if not quiet:
                 presence.announce(board)
             return True
         except Exception:
             log.warning("presence on storyboard %s failed", self.storyboard_id, exc_info=True)
-            return enter and self.present
+            return self.present
+
+    def leave(self) -> None:
+        """Off the list (Redis only: a socket may close after its database is gone)."""
+        try:
+            presence.leave(int(self.storyboard_id), self.channel_name_for_presence())
+            presence.announce(int(self.storyboard_id))
+        except Exception:
+            log.warning("presence on storyboard %s failed", self.storyboard_id, exc_info=True)
 
     def channel_name_for_presence(self) -> str:
         if not hasattr(self, "_presence_id"):

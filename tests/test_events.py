@@ -17,7 +17,7 @@ from storyboards import services as boards
 from studio import events, events_doc, fanout
 
 from .conftest import token_for
-from .test_live_updates import communicator, session_cookie
+from .test_live_updates import communicator, live_until, session_cookie
 
 # --- the catalogue -------------------------------------------------------------------------
 
@@ -153,7 +153,7 @@ def test_every_page_gets_the_same_bytes_from_one_render(storyboard, panel, dana,
             assert (await page.connect())[0]
             await page.receive_from(timeout=5)  # hello
         await database_sync_to_async(boards.comment_add)(panel=panel, author=vic, body="Hold it.")
-        received = [await page.receive_from(timeout=10) for page in pages]
+        received = [await live_until(page, "Hold it.") for page in pages]
         for page in pages:
             await page.disconnect()
         return received

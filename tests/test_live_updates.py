@@ -1,6 +1,7 @@
 """Storyboard sockets over the real channels-redis layer: who may listen, and what they hear."""
 
 import json
+import re
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -51,11 +52,19 @@ async def events_until(comm, wanted: str, limit=20):
     raise AssertionError(f"no {wanted} in {seen}")
 
 
+PRESENCE = re.compile(r'<!--~\d+-->\s*<ul id="board-presence".*?</ul>\s*', re.S)
+
+
+def without_presence(text: str) -> str:
+    """A page socket's frames without who-is-here updates (every page's arrival sends one)."""
+    return PRESENCE.sub("", text)
+
+
 async def live_until(comm, needle: str, limit=20) -> str:
-    """The page socket's messages, joined, until one holds `needle`."""
+    """The page socket's messages, joined, until one holds `needle` (presence left out)."""
     text = ""
     for _ in range(limit):
-        text += await comm.receive_from(timeout=10)
+        text += without_presence(await comm.receive_from(timeout=10))
         if needle in text:
             return text
     raise AssertionError(f"no {needle!r} on the page socket")

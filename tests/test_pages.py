@@ -72,7 +72,7 @@ def test_storyboard_page_shows_panels_with_pinned_query_count(
     # session, user, storyboard, membership, queue positions, panels (with selected takes, the
     # newest take's id and the comment count), their running and queued takes, the board's
     # "Generate all" run, its panel count and running time, the project for the breadcrumbs
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):  # with the members @mentions offer
         page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
     assert page.count('class="panel"') == 6 and "beat 4" in page
     assert 'ws-connect="/ws/storyboards/' in page and "htmx" in page
@@ -87,7 +87,7 @@ def test_a_big_board_takes_the_same_queries_and_every_card_is_whole(
         boards.panel_create(storyboard=storyboard, user=dana, action=f"beat {i}") for i in range(40)
     ]
     client.force_login(dana)
-    with django_assert_num_queries(10):  # the same queries as for six panels
+    with django_assert_num_queries(11):  # the same queries as for six panels
         page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
     assert page.count('class="panel"') == 41 and "beat 39" in page
     last = extra[-1]
