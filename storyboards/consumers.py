@@ -260,7 +260,9 @@ class StoryboardLiveConsumer(StoryboardSocket):
     def _enter(self, quiet: bool) -> bool:
         try:
             board = int(self.storyboard_id)
-            presence.enter(board, self.channel_name_for_presence(), self.scope["user"], self.focused)
+            presence.enter(
+                board, self.channel_name_for_presence(), self.scope["user"], self.focused
+            )
             if not quiet:
                 presence.announce(board)
             return True

@@ -481,6 +481,9 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["user", "comment"], name="one_notification_per_comment")
         ]
 
+    def __str__(self):
+        return f"{self.actor} {self.get_kind_display()} ({self.user})"
+
 
 class StatusChange(models.Model):
     """Every review decision, kept: who asked for review, who approved, when (the ledger and

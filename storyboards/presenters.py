@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from generation import services as take_services
 from generation.models import Status, Take, Tool
+from generation.ledger import panel_ledger
 from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
@@ -181,7 +182,7 @@ def inspector(panel: Panel, membership) -> dict:
         "aspect_ratios": AspectRatio.choices, "prompt_limit": settings.SLATE_MAX_PROMPT,
         "text_limit": services.TEXT_LIMIT, "duration_s": f"{panel.duration_ms / 1000:g}",
         "limits": {"guidance": take_services.GUIDANCE_RANGE, "min_frames": take_services.MIN_FRAMES},
-        "script_link": script_link(panel),
+        "script_link": script_link(panel), "ledger": panel_ledger(panel),
         "review": review_actions(panel, membership),
         "styles": list(panel.storyboard.project.style_presets.order_by("name")),
     }  # fmt: skip
@@ -428,9 +429,11 @@ def render_board_gone(payloads: list[dict]) -> dict:
 
 @region_renderer("comment.item")
 def render_comments(payloads: list[dict]) -> dict:
-    comments = Comment.objects.filter(pk__in=[p["comment"] for p in payloads]).select_related(
-        "author"
-    ).prefetch_related("mentions")
+    comments = (
+        Comment.objects.filter(pk__in=[p["comment"] for p in payloads])
+        .select_related("author")
+        .prefetch_related("mentions")
+    )
     rendered = {}
     for c in comments:
         c.pin_number = selectors.pin_number(c)
@@ -445,7 +448,9 @@ def render_threads(payloads: list[dict]) -> dict:
         root = Comment.objects.select_related("panel").filter(pk=payload["comment"]).first()
         if root is None:
             continue
-        thread = next((t for t in selectors.comment_threads(panel=root.panel) if t.id == root.id), None)
+        thread = next(
+            (t for t in selectors.comment_threads(panel=root.panel) if t.id == root.id), None
+        )
         if thread is not None:
             rendered[root.id] = {ALL: render_to_string(
                 "storyboards/_comment.html", {"comment": thread, "oob": True})}  # fmt: skip

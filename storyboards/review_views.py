@@ -25,7 +25,9 @@ def storyboard_review(request, storyboard_id: int):
 def panel_review_side(request, panel_id: int):
     """Beside the frame in review mode: the panel's words, status, takes with pins, threads."""
     panel, membership = selectors.panel_get_for_member(user=request.user, panel_id=panel_id)
-    return render(request, "storyboards/_review_side.html", presenters.review_side(panel, membership))
+    return render(
+        request, "storyboards/_review_side.html", presenters.review_side(panel, membership)
+    )
 
 
 @login_required
@@ -56,7 +58,9 @@ def inbox(request):
 @require_GET
 def inbox_badge(request):
     return render(
-        request, "storyboards/_inbox_badge.html", {"unread": selectors.unread_count(user=request.user)}
+        request,
+        "storyboards/_inbox_badge.html",
+        {"unread": selectors.unread_count(user=request.user)},
     )
 
 

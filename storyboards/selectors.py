@@ -198,9 +198,13 @@ def pin_number(comment: Comment) -> int | None:
     if not comment.pinned or comment.reply_to_id:
         return None
     earlier = Comment.objects.filter(
-        panel_id=comment.panel_id, take_id=comment.take_id, reply_to__isnull=True,
+        panel_id=comment.panel_id,
+        take_id=comment.take_id,
+        reply_to__isnull=True,
         pin_x__isnull=False,
-    ).filter(Q(created_at__lt=comment.created_at) | Q(created_at=comment.created_at, pk__lt=comment.pk))
+    ).filter(
+        Q(created_at__lt=comment.created_at) | Q(created_at=comment.created_at, pk__lt=comment.pk)
+    )
     return earlier.count() + 1
 
 

@@ -650,7 +650,9 @@ def _check_pin(pin: dict | None, take, root: Comment | None) -> dict:
         raise ValidationError({"pin": "There is no frame to pin on yet: generate a take first."})
     unknown = set(pin) - {"x", "y", "w", "h"}
     if unknown:
-        raise ValidationError({"pin": f"A pin has x, y and optionally w, h; not {sorted(unknown)}."})
+        raise ValidationError(
+            {"pin": f"A pin has x, y and optionally w, h; not {sorted(unknown)}."}
+        )
     try:
         box = {k: float(pin[k]) for k in ("x", "y", "w", "h") if pin.get(k) is not None}
     except (TypeError, ValueError):
@@ -702,7 +704,9 @@ def _notify(comment: Comment, mentioned: list) -> None:
 
 
 @transaction.atomic
-def comment_set_resolved(*, comment: Comment, membership: Membership, resolved: bool, by) -> Comment:
+def comment_set_resolved(
+    *, comment: Comment, membership: Membership, resolved: bool, by
+) -> Comment:
     """Resolve or reopen a whole thread. Its author may, and anyone who edits the board."""
     root = comment.reply_to if comment.reply_to_id else comment
     if root.author_id != by.pk and not membership.may(Action.EDIT):

@@ -61,7 +61,9 @@ def people(storyboard_id: int) -> list[dict]:
             stale.append(field)
             continue
         mine = by_user.get(entry["user"])
-        if mine is None or (entry["panel"] is not None and (mine["panel"] is None or entry["at"] > mine["at"])):
+        if mine is None or (
+            entry["panel"] is not None and (mine["panel"] is None or entry["at"] > mine["at"])
+        ):
             by_user[entry["user"]] = entry
     if stale:
         client.hdel(key, *stale)
@@ -75,5 +77,7 @@ def people(storyboard_id: int) -> list[dict]:
 def announce(storyboard_id: int) -> None:
     """Tell every page on the board who is there now (the newest announcement replaces older)."""
     publish_now(
-        storyboard_id, "presence.changed", {"storyboard": storyboard_id, "people": people(storyboard_id)}
+        storyboard_id,
+        "presence.changed",
+        {"storyboard": storyboard_id, "people": people(storyboard_id)},
     )

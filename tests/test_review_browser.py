@@ -8,9 +8,15 @@ from django.core.files.base import ContentFile
 from generation.models import Take
 from storyboards import services as boards
 from storyboards.models import Comment
-from tests.test_browser import assert_not_reloaded, browser, chromium_for_module, diagnostics, open_board  # noqa: F401
+from tests.test_browser import assert_not_reloaded, chromium, diagnostics, open_board
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    with chromium() as browser:
+        yield browser
 
 
 def png(colour) -> bytes:
@@ -26,7 +32,9 @@ def png(colour) -> bytes:
 @pytest.fixture
 def reel(storyboard, panel, dana):
     """Three short panels, each with a real picture on the board."""
-    panels = [panel] + [boards.panel_create(storyboard=storyboard, user=dana, prompt=p) for p in "bc"]
+    panels = [panel] + [
+        boards.panel_create(storyboard=storyboard, user=dana, prompt=p) for p in "bc"
+    ]
     for i, p in enumerate(panels):
         boards.panel_update(panel=p, duration_ms=700, dialogue="MARA\nRun." if i == 1 else "")
         take = Take.objects.create(panel=p, author=dana, model_key="tiny", seed=i, steps=2,
@@ -36,7 +44,9 @@ def reel(storyboard, panel, dana):
     return panels
 
 
-def test_review_mode_plays_pins_mentions_and_replies_live(browser, processes, storyboard, reel, dana, arti):
+def test_review_mode_plays_pins_mentions_and_replies_live(
+    browser, processes, storyboard, reel, dana, arti
+):
     host = processes.studio()
     with diagnostics(processes, browser):
         dana_page = open_board(browser, host, "dana", storyboard.id)
@@ -44,7 +54,9 @@ def test_review_mode_plays_pins_mentions_and_replies_live(browser, processes, st
         # Presence: each sees the other; the panel arti opens shows dana's page his avatar.
         dana_page.wait_for_selector(f"#board-presence li[data-user='{arti.pk}']")
         arti_page.click(f"#panel-{reel[1].id}")
-        dana_page.wait_for_selector(f"#panel-{reel[1].id} .presence-marks li[data-user='{arti.pk}']")
+        dana_page.wait_for_selector(
+            f"#panel-{reel[1].id} .presence-marks li[data-user='{arti.pk}']"
+        )
 
         dana_page.keyboard.press("r")
         dana_page.wait_for_selector("#review:not([hidden])")
@@ -56,10 +68,18 @@ def test_review_mode_plays_pins_mentions_and_replies_live(browser, processes, st
         dana_page.keyboard.press("ArrowLeft")
         # Space plays: 0.7 s a panel, then it stops on the last one.
         dana_page.keyboard.press(" ")
-        dana_page.wait_for_function("document.querySelector('[data-review-pos]').textContent === 'Panel 2 of 3'", timeout=3000)
-        dana_page.wait_for_function("document.querySelector('[data-review-pos]').textContent === 'Panel 3 of 3'", timeout=3000)
+        dana_page.wait_for_function(
+            "document.querySelector('[data-review-pos]').textContent === 'Panel 2 of 3'",
+            timeout=3000,
+        )
+        dana_page.wait_for_function(
+            "document.querySelector('[data-review-pos]').textContent === 'Panel 3 of 3'",
+            timeout=3000,
+        )
         dana_page.wait_for_selector("[data-review-play][aria-pressed='false']", timeout=3000)
-        assert arti_page.wait_for_selector(f"#panel-{reel[2].id} .presence-marks li[data-user='{dana.pk}']")
+        assert arti_page.wait_for_selector(
+            f"#panel-{reel[2].id} .presence-marks li[data-user='{dana.pk}']"
+        )
 
         # A pin: p, drag an area on the frame, write with an @mention chosen from the list.
         dana_page.wait_for_selector(f"#review-side .review-side-body[data-panel='{reel[2].id}']")
@@ -89,7 +109,9 @@ def test_review_mode_plays_pins_mentions_and_replies_live(browser, processes, st
         arti_page.wait_for_selector(f"#comment-{comment.id} [data-reply]").click()
         arti_page.fill("#inspector [data-comment]", "Done in the next take")
         arti_page.keyboard.press("Control+Enter")
-        dana_page.wait_for_selector(f"#comment-{comment.id}-replies li:has-text('Done in the next take')")
+        dana_page.wait_for_selector(
+            f"#comment-{comment.id}-replies li:has-text('Done in the next take')"
+        )
         dana_page.keyboard.press("Escape")
         dana_page.wait_for_selector("#review", state="hidden")
         assert_not_reloaded(dana_page)

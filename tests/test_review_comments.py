@@ -10,7 +10,8 @@ from storyboards import selectors
 from storyboards import services as boards
 from storyboards.models import Comment, Notification
 from studio import events, presence
-from tests.test_board import finished_take, html_of, on_board, send  # noqa: F401 (fixture)
+from tests.test_board import finished_take, html_of, on_board
+from tests.test_board import send as send  # noqa: F401 (a fixture)
 from tests.test_live_updates import communicator, session_cookie
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +35,17 @@ def framed(panel, dana):
 # --- threads ---------------------------------------------------------------------------------
 
 
-def test_replies_join_their_thread_and_a_reply_to_a_reply_joins_the_root(api, panel, dana, arti, vic):
+def test_replies_join_their_thread_and_a_reply_to_a_reply_joins_the_root(
+    api, panel, dana, arti, vic
+):
     root = api(dana).post(f"/panels/{panel.id}/comments", {"body": "Too dark?"}).json()
-    first = api(arti).post(f"/panels/{panel.id}/comments", {"body": "Agreed", "reply_to": root["id"]})
+    first = api(arti).post(
+        f"/panels/{panel.id}/comments", {"body": "Agreed", "reply_to": root["id"]}
+    )
     assert first.status_code == 201 and first.json()["reply_to"] == root["id"]
-    second = api(vic).post(f"/panels/{panel.id}/comments", {"body": "+1", "reply_to": first.json()["id"]})
+    second = api(vic).post(
+        f"/panels/{panel.id}/comments", {"body": "+1", "reply_to": first.json()["id"]}
+    )
     assert second.status_code == 201 and second.json()["reply_to"] == root["id"]  # viewers comment
     listed = api(dana).get(f"/panels/{panel.id}/comments").json()
     assert [(c["body"], c["reply_to"]) for c in listed] == [
@@ -47,7 +54,9 @@ def test_replies_join_their_thread_and_a_reply_to_a_reply_joins_the_root(api, pa
     assert [r.body for r in thread.thread_replies] == ["Agreed", "+1"]
 
 
-def test_a_reply_to_another_panels_comment_is_refused_and_nothing_written(api, storyboard, panel, dana):
+def test_a_reply_to_another_panels_comment_is_refused_and_nothing_written(
+    api, storyboard, panel, dana
+):
     other = boards.panel_create(storyboard=storyboard, user=dana, prompt="b")
     theirs = boards.comment_add(panel=other, author=dana, body="elsewhere")
     answer = api(dana).post(f"/panels/{panel.id}/comments", {"body": "hi", "reply_to": theirs.id})
@@ -78,7 +87,9 @@ def test_pins_at_a_point_or_an_area_are_numbered_per_take(api, panel, dana, arti
     assert area.json()["pin"]["number"] == 2 and area.json()["pin"]["w"] == 0.5
     newer = finished_take(panel, dana, "second")
     on_board(panel, newer)
-    on_new = api(dana).post(f"/panels/{panel.id}/comments", {"body": "x", "pin": {"x": 0.5, "y": 0.5}})
+    on_new = api(dana).post(
+        f"/panels/{panel.id}/comments", {"body": "x", "pin": {"x": 0.5, "y": 0.5}}
+    )
     assert on_new.json()["take"] == newer.id and on_new.json()["pin"]["number"] == 1
     numbers = {c.body: c.pin_number for c in selectors.comment_threads(panel=panel)}
     assert numbers == {"Here": 1, "This area": 2, "x": 1}
@@ -94,7 +105,9 @@ def test_pins_at_a_point_or_an_area_are_numbered_per_take(api, panel, dana, arti
         ({"x": 0.5, "y": 0.5, "w": 0, "h": 0.2}, None),
     ],
 )
-def test_a_pin_outside_the_frame_is_refused_and_nothing_written(api, panel, dana, framed, pin, words):
+def test_a_pin_outside_the_frame_is_refused_and_nothing_written(
+    api, panel, dana, framed, pin, words
+):
     answer = api(dana).post(f"/panels/{panel.id}/comments", {"body": "x", "pin": pin})
     assert answer.status_code == 422, answer.content
     if words:
@@ -105,17 +118,25 @@ def test_a_pin_outside_the_frame_is_refused_and_nothing_written(api, panel, dana
 def test_the_service_refuses_bad_pins_the_schema_cannot_see(panel, dana, framed):
     from django.core.exceptions import ValidationError
 
-    for pin in ({"x": float("nan"), "y": 0.5}, {"x": "left", "y": 0.5}, {"x": 0.1, "y": 0.1, "z": 1}):
+    for pin in (
+        {"x": float("nan"), "y": 0.5},
+        {"x": "left", "y": 0.5},
+        {"x": 0.1, "y": 0.1, "z": 1},
+    ):
         with pytest.raises(ValidationError):
             boards.comment_add(panel=panel, author=dana, body="x", pin=pin)
     root = boards.comment_add(panel=panel, author=dana, body="root")
     with pytest.raises(ValidationError, match="reply joins its thread"):
-        boards.comment_add(panel=panel, author=dana, body="r", reply_to_id=root.id, pin={"x": 0.1, "y": 0.1})
+        boards.comment_add(
+            panel=panel, author=dana, body="r", reply_to_id=root.id, pin={"x": 0.1, "y": 0.1}
+        )
     assert Comment.objects.count() == 1
 
 
 def test_a_pin_needs_a_frame(api, panel, dana):
-    answer = api(dana).post(f"/panels/{panel.id}/comments", {"body": "x", "pin": {"x": 0.1, "y": 0.1}})
+    answer = api(dana).post(
+        f"/panels/{panel.id}/comments", {"body": "x", "pin": {"x": 0.1, "y": 0.1}}
+    )
     assert answer.status_code == 422 and "no frame to pin on" in said(answer)
 
 
@@ -129,7 +150,7 @@ def test_a_pin_from_the_review_form_lands_on_the_named_take(client, panel, dana,
     assert answer.status_code == 200
     comment = Comment.objects.get()
     assert (comment.take_id, comment.pin_x, comment.pin_w) == (framed.id, 0.1, 0.3)
-    assert f'data-pin="0.1,0.2,0.3,0.4"' in answer.content.decode()
+    assert 'data-pin="0.1,0.2,0.3,0.4"' in answer.content.decode()
     assert 'data-pin-number="1"' in answer.content.decode()
 
 
@@ -145,7 +166,12 @@ def test_mentions_reach_members_inboxes_and_nobody_else(api, panel, dana, arti, 
     inbox = api(arti).get("/inbox").json()
     assert inbox["unread"] == 1
     [item] = inbox["items"]
-    assert (item["actor"], item["kind"], item["panel"], item["read"]) == ("dana", "mention", panel.id, False)
+    assert (item["actor"], item["kind"], item["panel"], item["read"]) == (
+        "dana",
+        "mention",
+        panel.id,
+        False,
+    )
     assert api(olga).get("/inbox").json() == {"unread": 0, "items": []}
 
 
@@ -179,11 +205,15 @@ def test_the_inbox_page_lists_notes_marks_them_read_and_the_badge_counts(client,
     assert "unread" not in client.get("/inbox/badge/").content.decode()
 
 
-def test_mentions_are_marked_in_the_thread_and_the_page_offers_members(client, storyboard, panel, dana):
+def test_mentions_are_marked_in_the_thread_and_the_page_offers_members(
+    client, storyboard, panel, dana
+):
     boards.comment_add(panel=panel, author=dana, body="@arti and @nobody")
     client.force_login(dana)
     side = client.get(f"/panels/{panel.id}/review/").content.decode()
-    assert '<span class="mention">@arti</span>' in side and '<span class="mention">@nobody' not in side
+    assert (
+        '<span class="mention">@arti</span>' in side and '<span class="mention">@nobody' not in side
+    )
     page = client.get(f"/storyboards/{storyboard.id}/").content.decode()
     assert "data-members=" in page and "&quot;username&quot;: &quot;arti&quot;" in page
 
@@ -191,20 +221,32 @@ def test_mentions_are_marked_in_the_thread_and_the_page_offers_members(client, s
 # --- resolve and reopen ----------------------------------------------------------------------
 
 
-def test_the_author_or_an_editor_resolves_a_thread_and_a_viewer_may_not(api, panel, dana, arti, vic):
+def test_the_author_or_an_editor_resolves_a_thread_and_a_viewer_may_not(
+    api, panel, dana, arti, vic
+):
     mine = api(arti).post(f"/panels/{panel.id}/comments", {"body": "fix the horizon"}).json()
-    reply = api(vic).post(f"/panels/{panel.id}/comments", {"body": "yes", "reply_to": mine["id"]}).json()
+    reply = (
+        api(vic)
+        .post(f"/panels/{panel.id}/comments", {"body": "yes", "reply_to": mine["id"]})
+        .json()
+    )
     refused = api(vic).post(f"/comments/{mine['id']}/resolve")
     assert refused.status_code == 403 and "viewer" in said(refused)
     done = api(arti).post(f"/comments/{reply['id']}/resolve")  # a reply resolves its thread
     assert done.status_code == 200
-    assert (done.json()["id"], done.json()["resolved"], done.json()["resolved_by"]) == (mine["id"], True, "arti")
+    assert (done.json()["id"], done.json()["resolved"], done.json()["resolved_by"]) == (
+        mine["id"],
+        True,
+        "arti",
+    )
     assert api(dana).post(f"/comments/{mine['id']}/reopen").json()["resolved"] is False
     own = api(vic).post(f"/panels/{panel.id}/comments", {"body": "mine"}).json()
     assert api(vic).post(f"/comments/{own['id']}/resolve").json()["resolved"] is True
 
 
-def test_outsiders_get_404_on_comments_review_pages_and_resolve(api, client, storyboard, panel, dana, olga):
+def test_outsiders_get_404_on_comments_review_pages_and_resolve(
+    api, client, storyboard, panel, dana, olga
+):
     comment = boards.comment_add(panel=panel, author=dana, body="x")
     assert api(olga).post(f"/comments/{comment.id}/resolve").status_code == 404
     assert api(olga).post(f"/panels/{panel.id}/comments", {"body": "hi"}).status_code == 404
@@ -215,7 +257,12 @@ def test_outsiders_get_404_on_comments_review_pages_and_resolve(api, client, sto
     assert Comment.objects.get().resolved_at is None
 
 
-def test_resolving_tells_every_board_and_the_thread_is_redrawn(send, panel, dana, arti):
+def test_resolving_tells_every_board_and_the_thread_is_redrawn(
+    send,  # noqa: F811 (the fixture)
+    panel,
+    dana,
+    arti,
+):
     root = boards.comment_add(panel=panel, author=arti, body="Wider?")
     boards.comment_add(panel=panel, author=dana, body="ok", reply_to_id=root.id)
     membership = panel.storyboard.project.memberships.get(user=dana)
@@ -230,9 +277,16 @@ def test_resolving_tells_every_board_and_the_thread_is_redrawn(send, panel, dana
     assert again == []  # already resolved: nothing to tell
 
 
-def test_a_reply_arrives_inside_its_thread_on_every_page(send, panel, dana, arti):
+def test_a_reply_arrives_inside_its_thread_on_every_page(
+    send,  # noqa: F811 (the fixture)
+    panel,
+    dana,
+    arti,
+):
     root = boards.comment_add(panel=panel, author=arti, body="Wider?")
-    [message] = send(lambda: boards.comment_add(panel=panel, author=dana, body="ok", reply_to_id=root.id))
+    [message] = send(
+        lambda: boards.comment_add(panel=panel, author=dana, body="ok", reply_to_id=root.id)
+    )
     html = html_of(message)
     assert f"beforeend:#comment-{root.id}-replies" in html
     [new] = send(lambda: boards.comment_add(panel=panel, author=dana, body="next"))
@@ -242,7 +296,9 @@ def test_a_reply_arrives_inside_its_thread_on_every_page(send, panel, dana, arti
 # --- review mode pages -----------------------------------------------------------------------
 
 
-def test_review_mode_opens_on_the_board_page_and_its_side_shows_threads(client, storyboard, panel, dana, vic, framed):
+def test_review_mode_opens_on_the_board_page_and_its_side_shows_threads(
+    client, storyboard, panel, dana, vic, framed
+):
     boards.comment_add(panel=panel, author=dana, body="pinned", pin={"x": 0.5, "y": 0.5})
     client.force_login(vic)
     page = client.get(f"/storyboards/{storyboard.id}/review/").content.decode()
@@ -250,14 +306,19 @@ def test_review_mode_opens_on_the_board_page_and_its_side_shows_threads(client, 
     side = client.get(f"/panels/{panel.id}/review/").content.decode()
     assert f'id="panel-{panel.id}-comments"' in side and 'data-pin="0.5,0.5"' in side
     assert f'data-take="{framed.id}"' in side and "data-comment-form" in side
-    assert f'data-duration="{panel.duration_ms}"' in client.get(f"/storyboards/{storyboard.id}/").content.decode()
+    assert (
+        f'data-duration="{panel.duration_ms}"'
+        in client.get(f"/storyboards/{storyboard.id}/").content.decode()
+    )
 
 
 # --- presence --------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_presence_lists_who_is_on_the_board_and_which_panel_and_a_closed_tab_leaves(storyboard, panel, dana, arti, olga):
+def test_presence_lists_who_is_on_the_board_and_which_panel_and_a_closed_tab_leaves(
+    storyboard, panel, dana, arti, olga
+):
     async def presence_html(comm, needle):
         for _ in range(30):
             text = await comm.receive_from(timeout=10)
@@ -278,7 +339,9 @@ def test_presence_lists_who_is_on_the_board_and_which_panel_and_a_closed_tab_lea
         await bob.send_to(text_data=json.dumps({"type": "focus", "panel": panel.id}))
         focused = await presence_html(anna, lambda t: f'data-panel="{panel.id}"' in t)
         assert f'data-user="{arti.pk}" data-panel="{panel.id}"' in focused
-        await bob.send_to(text_data=json.dumps({"type": "focus", "panel": 999999}))  # not this board's
+        await bob.send_to(
+            text_data=json.dumps({"type": "focus", "panel": 999999})
+        )  # not this board's
         await presence_html(anna, lambda t: f'data-user="{arti.pk}"' in t and "data-panel" not in t)
         await bob.disconnect()
         gone = await presence_html(anna, lambda t: f'data-user="{arti.pk}"' not in t)
@@ -313,5 +376,8 @@ def test_presence_is_a_transient_event_with_its_region(storyboard, dana):
 
 
 def test_member_names_are_what_mentions_offer(project):
-    assert [m["username"] for m in selectors.member_names(project=project)] == ["arti", "dana", "vic"]
-
+    assert [m["username"] for m in selectors.member_names(project=project)] == [
+        "arti",
+        "dana",
+        "vic",
+    ]

@@ -122,7 +122,7 @@
     if (!response.ok || id !== inspected) return;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const morph = (mine, theirs) => { if (mine && theirs) { Idiomorph.morph(mine, theirs); htmx.process(mine); } };
-    if (lists) for (const part of ["takes", "comments"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
+    if (lists) for (const part of ["takes", "comments", "ledger"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
     if (form || lists) for (const part of ["script", "review"]) morph(document.getElementById(`panel-${id}-${part}`), fresh.getElementById(`panel-${id}-${part}`));
     const edit = $("#inspector [data-edit-form]");
     if (form && edit && !edit.dataset.dirty && !edit.contains(document.activeElement)) { morph(edit, fresh.querySelector("[data-edit-form]")); counters(edit); }

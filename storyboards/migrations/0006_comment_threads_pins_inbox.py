@@ -6,81 +6,129 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0005_take_prompt_parts_reference'),
-        ('storyboards', '0005_panel_review_status'),
+        ("generation", "0005_take_prompt_parts_reference"),
+        ("storyboards", "0005_panel_review_status"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('mention', 'mentioned you'), ('reply', 'replied to your comment')], max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("mention", "mentioned you"),
+                            ("reply", "replied to your comment"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='comment',
-            name='mentions',
-            field=models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="comment",
+            name="mentions",
+            field=models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='pin_h',
+            model_name="comment",
+            name="pin_h",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='pin_w',
+            model_name="comment",
+            name="pin_w",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='reply_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='storyboards.comment'),
+            model_name="comment",
+            name="reply_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="replies",
+                to="storyboards.comment",
+            ),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='resolved_at',
+            model_name="comment",
+            name="resolved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="comment",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='comment',
-            constraint=models.CheckConstraint(condition=models.Q(('pin_x__isnull', True), models.Q(('pin_x__gte', 0), ('pin_x__lte', 1), ('pin_y__gte', 0), ('pin_y__lte', 1)), _connector='OR'), name='comment_pin_inside_frame'),
+            model_name="comment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("pin_x__isnull", True),
+                    models.Q(
+                        ("pin_x__gte", 0), ("pin_x__lte", 1), ("pin_y__gte", 0), ("pin_y__lte", 1)
+                    ),
+                    _connector="OR",
+                ),
+                name="comment_pin_inside_frame",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='actor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="notification",
+            name="actor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='comment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='storyboards.comment'),
+            model_name="notification",
+            name="comment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="storyboards.comment",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL),
+            model_name="notification",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at'], name='storyboards_user_id_47bba1_idx'),
+            model_name="notification",
+            index=models.Index(fields=["user", "read_at"], name="storyboards_user_id_47bba1_idx"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(fields=('user', 'comment'), name='one_notification_per_comment'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                fields=("user", "comment"), name="one_notification_per_comment"
+            ),
         ),
     ]

@@ -30,7 +30,11 @@ def comment_html(comment) -> str:
     if names:
         text = re.sub(
             r"(?<![\w@])@([\w.+-]*[\w+])",
-            lambda m: f'<span class="mention">{m.group(0)}</span>' if m.group(1).lower() in names else m.group(0),
+            lambda m: (
+                f'<span class="mention">{m.group(0)}</span>'
+                if m.group(1).lower() in names
+                else m.group(0)
+            ),
             text,
         )
     return mark_safe(linebreaks(text, autoescape=False))
