@@ -663,6 +663,9 @@ def _project_of_file(name: str) -> int | None:
     return None
 
 
+INLINE_MEDIA = {"image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm"}
+
+
 @require_GET
 def media(request, name: str):
     """Take images, videos and masks, and reference images: for members of their project only
@@ -682,8 +685,14 @@ def media(request, name: str):
     if request.headers.get("If-None-Match") == tag:
         response = HttpResponseNotModified()
     else:
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        content_type = mimetypes.guess_type(name)[0] or ""
+        # Only pictures and videos show inline: anything else (an .html or .svg a bundle
+        # carried in) would run script on our origin with the viewer's session.
+        inline = content_type in INLINE_MEDIA
+        response = FileResponse(
+            default_storage.open(name, "rb"), as_attachment=not inline,
+            content_type=content_type if inline else "application/octet-stream",
+        )  # fmt: skip
     response["ETag"] = tag
     response["Cache-Control"] = "private, no-cache"
     return response
