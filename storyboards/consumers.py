@@ -209,6 +209,7 @@ class StoryboardLiveConsumer(StoryboardSocket):
 
     async def connect(self):
         self.focused, self.focus_task, self.present = None, None, False
+        self.shown = None  # the focus last checked on this board: the only one announced
         await super().connect()
         if self.listener is not None:
             self.present = await self.presence()
@@ -238,9 +239,11 @@ class StoryboardLiveConsumer(StoryboardSocket):
     async def announce_focus(self):
         told = object()
         while told != self.focused:
-            told = panel = self.focused
-            if panel is not None and not await self.on_this_board(panel):
-                self.focused = told = None  # not this board's: shown as on the board
+            told = self.focused
+            on_board = told is None or await self.on_this_board(told)
+            # Another board's panel is shown as on the board; a focus sent during the check
+            # waits for its own check (announcing self.focused here would skip it).
+            self.shown = told if on_board else None
             await self.presence()
             await asyncio.sleep(self.FOCUS_EVERY_S)
 
@@ -260,9 +263,7 @@ class StoryboardLiveConsumer(StoryboardSocket):
     def _enter(self, quiet: bool) -> bool:
         try:
             board = int(self.storyboard_id)
-            presence.enter(
-                board, self.channel_name_for_presence(), self.scope["user"], self.focused
-            )
+            presence.enter(board, self.channel_name_for_presence(), self.scope["user"], self.shown)
             if not quiet:
                 presence.announce(board)
             return True

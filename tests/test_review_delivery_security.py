@@ -2,11 +2,13 @@
 must not let through."""
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from generation.models import Take
+from storyboards import consumers
 from storyboards.bundle import bundle_import, bundle_write
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +52,24 @@ def test_pictures_and_videos_still_show_inline(client, project, panel, dana):
         response = client.get(f"/media/{name}")
         assert response["Content-Type"] == kind
         assert "attachment" not in response.get("Content-Disposition", "")
+
+
+def test_presence_never_announces_a_panel_it_did_not_check_on_this_board(monkeypatch):
+    """A page that sends another board's panel id while its last focus is being checked must
+    not have that id announced: only a panel checked on this board is ever shown."""
+    socket = consumers.StoryboardLiveConsumer()
+    socket.storyboard_id, socket.scope, socket.present = "1", {"user": object()}, True
+    socket.focused, socket.focus_task, socket.FOCUS_EVERY_S = 5, None, 0
+    announced = []
+    monkeypatch.setattr(consumers.presence, "enter", lambda b, s, u, panel: announced.append(panel))
+    monkeypatch.setattr(consumers.presence, "announce", lambda board: None)
+
+    async def on_this_board(panel):
+        if panel == 5:
+            socket.focused = 77  # another board's panel, sent while 5 is being checked
+        return panel == 5
+
+    socket.on_this_board = on_this_board
+    async_to_sync(socket.announce_focus)()
+
+    assert 77 not in announced and announced[0] == 5 and announced[-1] is None
