@@ -1,6 +1,8 @@
 """Issue 11's new surface seen by an attacker: what bundles, presence, comments and exports
 must not let through."""
 
+import re
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
@@ -73,3 +75,89 @@ def test_presence_never_announces_a_panel_it_did_not_check_on_this_board(monkeyp
     async_to_sync(socket.announce_focus)()
 
     assert 77 not in announced and announced[0] == 5 and announced[-1] is None
+
+
+# --- outsiders: every new page and call answers as if nothing were there --------------------
+
+
+@pytest.fixture
+def surface(project, storyboard, panel, dana):
+    """One of each new thing, and the paths that show or change it."""
+    from generation.models import Export
+    from storyboards.models import Comment
+
+    a = _take(panel, dana, image=default_storage.save("takes/a.png", ContentFile(b"\x89PNG")))
+    b = _take(panel, dana, image=default_storage.save("takes/b.png", ContentFile(b"\x89PNG")))
+    comment = Comment.objects.create(panel=panel, author=dana, body="Too dark.", take=a)
+    export = Export.objects.create(project=project, storyboard=storyboard, requested_by=dana,
+                                   kind="pdf", status="succeeded", options={"layout": 2})  # fmt: skip
+    export.file.save("p/x.pdf", ContentFile(b"%PDF-1.7"), save=True)
+    ids = {"p": project.id, "s": storyboard.id, "n": panel.id, "c": comment.id, "e": export.id,
+           "a": a.id, "b": b.id}  # fmt: skip
+    pages = [("get", "/projects/{p}/ledger/"), ("get", "/projects/{p}/ledger.csv"),
+             ("get", "/projects/{p}/credits/"), ("get", "/storyboards/{s}/ledger/"),
+             ("get", "/storyboards/{s}/exports/"), ("post", "/storyboards/{s}/exports/"),
+             ("get", "/exports/{e}/download/"), ("get", "/exports/{e}/download/?part=srt"),
+             ("get", "/storyboards/{s}/review/"), ("get", "/panels/{n}/review/"),
+             ("post", "/comments/{c}/resolve/"), ("get", "/takes/compare/?a={a}&b={b}"),
+             ("post", "/takes/{a}/recall/")]  # fmt: skip
+    calls = [("get", "/projects/{p}/ledger"), ("get", "/projects/{p}/credits"),
+             ("get", "/exports/{e}"), ("get", "/storyboards/{s}/exports"),
+             ("post", "/storyboards/{s}/exports"), ("post", "/projects/{p}/bundle"),
+             ("post", "/comments/{c}/resolve"), ("post", "/comments/{c}/reopen"),
+             ("post", "/takes/{a}/recall")]  # fmt: skip
+    return ids, pages, calls
+
+
+def _missing(ids: dict) -> dict:
+    return {key: value + 10_000 for key, value in ids.items()}
+
+
+def _page(response) -> bytes:
+    return re.sub(rb'(X-CSRFToken": "|value=")[\w-]{64}', rb"\1", response.content)
+
+
+def test_an_outsider_gets_the_same_404_as_for_nothing_there(client, api, surface, olga):
+    ids, pages, calls = surface
+    client.force_login(olga)
+    for method, path in pages:
+        seen = getattr(client, method)(path.format(**ids))
+        nothing = getattr(client, method)(path.format(**_missing(ids)))
+        assert seen.status_code == nothing.status_code == 404, path
+        assert _page(seen) == _page(nothing), path
+    for method, path in calls:
+        body = {"kind": "pdf"} if path.endswith("/exports") else None
+        seen = getattr(api(olga), method)(path.format(**ids), *([body] if method == "post" else []))
+        nothing = getattr(api(olga), method)(
+            path.format(**_missing(ids)), *([body] if method == "post" else [])
+        )
+        assert seen.status_code == nothing.status_code == 404, path
+        assert seen.json() == nothing.json(), path
+
+
+def test_an_export_downloads_for_members_by_bearer_and_nobody_anonymous(client, surface, dana):
+    ids, _, _ = surface
+    from tests.conftest import token_for
+
+    url = f"/exports/{ids['e']}/download/"
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers={"Authorization": "Bearer nonsense"}).status_code == 404
+    response = client.get(url, headers={"Authorization": f"Bearer {token_for(dana)}"})
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+    assert client.get(url + "?part=../../etc/passwd").status_code == 404
+
+
+def test_a_viewer_comments_but_changes_no_status_and_no_one_elses_thread(client, api, surface,
+                                                                          vic, arti):  # fmt: skip
+    ids, _, _ = surface
+    panel, comment = ids["n"], ids["c"]
+    assert api(vic).post(f"/panels/{panel}/comments", {"body": "Agreed."}).status_code == 201
+    refused = api(vic).post(f"/panels/{panel}/status", {"status": "approved"})
+    assert refused.status_code == 403 and "viewer" in refused.json()["detail"].lower()
+    refused = api(vic).post(f"/comments/{comment}/resolve")
+    assert refused.status_code == 403 and "author or an editor" in refused.json()["detail"]
+    client.force_login(vic)
+    page = client.post(f"/comments/{comment}/resolve/")
+    assert page.status_code == 403 and b"author or an editor" in page.content
+    assert api(arti).post(f"/comments/{comment}/resolve").status_code == 200
+    assert api(vic).post(f"/takes/{ids['a']}/recall").status_code == 403
