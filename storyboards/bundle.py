@@ -382,9 +382,15 @@ def _same(digest: str, claimed: str) -> bool:
 
 def _json(data: bytes, entry: str):
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise BundleError(f"The bundle's {entry} is not valid JSON.", 400) from None
+
+
+def _not_json(word: str):
+    """NaN and Infinity: Python reads them, JSON has no such numbers. Stored, they would make
+    the API's answers unreadable to every JSON parser."""
+    raise ValueError(f"{word} is not a JSON number")
 
 
 def _parse(data: bytes) -> dict:

@@ -1,7 +1,10 @@
 """Issue 11's new surface seen by an attacker: what bundles, presence, comments and exports
 must not let through."""
 
+import hashlib
+import json
 import re
+import zipfile
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -11,7 +14,8 @@ from django.utils import timezone
 
 from generation.models import Take
 from storyboards import consumers
-from storyboards.bundle import bundle_import, bundle_write
+from storyboards.bundle import BundleError, bundle_import, bundle_write
+from storyboards.models import Project
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +165,29 @@ def test_a_viewer_comments_but_changes_no_status_and_no_one_elses_thread(client,
     assert page.status_code == 403 and b"author or an editor" in page.content
     assert api(arti).post(f"/comments/{comment}/resolve").status_code == 200
     assert api(vic).post(f"/takes/{ids['a']}/recall").status_code == 403
+
+
+def test_a_bundle_with_numbers_json_has_not_is_refused(project, panel, dana, olga, tmp_path):
+    """Python reads NaN and Infinity; stored, they would make the ledger's and takes' JSON
+    answers unreadable to every client."""
+    _take(panel, dana, gpu_seconds=1.5)
+    bundle = tmp_path / "nan.zip"
+    bundle_write(project=project, out_path=bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        entries = {i.filename: archive.read(i) for i in archive.infolist()}
+    data = entries["bundle.json"].replace(b'"gpu_seconds": 1.5', b'"gpu_seconds": Infinity')
+    seal = {**json.loads(entries["SIGNATURE"]), "key_id": "another studio",
+            "bundle_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+    entries["bundle.json"] = data
+    entries["SIGNATURE"] = json.dumps(seal).encode()
+    changed = tmp_path / "changed.zip"
+    with zipfile.ZipFile(changed, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    before = Project.objects.count()
+
+    with pytest.raises(BundleError) as refused:
+        bundle_import(upload=changed, user=olga)
+
+    assert refused.value.status == 400 and "not valid JSON" in refused.value.detail
+    assert Project.objects.count() == before
