@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import math
 import os
 import posixpath
 import stat
@@ -382,7 +383,7 @@ def _same(digest: str, claimed: str) -> bool:
 
 def _json(data: bytes, entry: str):
     try:
-        return json.loads(data, parse_constant=_not_json)
+        return json.loads(data, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
         raise BundleError(f"The bundle's {entry} is not valid JSON.", 400) from None
 
@@ -391,6 +392,13 @@ def _not_json(word: str):
     """NaN and Infinity: Python reads them, JSON has no such numbers. Stored, they would make
     the API's answers unreadable to every JSON parser."""
     raise ValueError(f"{word} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as Infinity
+        _not_json(text)
+    return value
 
 
 def _parse(data: bytes) -> dict:
