@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from generation import services as take_services
-from generation.models import Status, Take, Tool
 from generation.ledger import panel_ledger
+from generation.models import Status, Take, Tool
 from generation.registry import default_model, model_get
 from generation.selectors import bulk_run, queue_position_map
 from studio.events import ALL, EDIT, VIEW, region_renderer
@@ -288,9 +288,16 @@ def _compare_row(label: str, a: str, b: str) -> dict:
     return {"label": label, "a": a, "b": b, "differs": a != b}
 
 
+DIFF_WORDS = 2000  # a prompt as sent is a few hundred; matching grows with the square of it
+
+
 def _word_diff(a: str, b: str) -> tuple[list, list]:
-    """Each prompt as [(words, changed)]: the words one has and the other lacks are `changed`."""
+    """Each prompt as [(words, changed)]: the words one has and the other lacks are `changed`.
+    Prompts longer than any model reads (an imported take's) are marked whole if they differ:
+    matching them word by word would hold the web process for minutes."""
     words_a, words_b = a.split(), b.split()
+    if max(len(words_a), len(words_b)) > DIFF_WORDS:
+        return [(a, a != b)], [(b, a != b)]
     side_a, side_b = [], []
     matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():

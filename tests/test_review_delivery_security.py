@@ -193,3 +193,23 @@ def test_a_bundle_with_numbers_json_has_not_is_refused(project, panel, dana, olg
 
     assert refused.value.status == 400 and "not valid JSON" in refused.value.detail
     assert Project.objects.count() == before
+
+
+def test_comparing_takes_with_huge_prompts_answers_at_once(client, panel, dana):
+    """A bundle may carry takes with prompts of any length; the word diff must not take the
+    square of it (200,000 words of a small vocabulary ran for hours)."""
+    import random
+    import time
+
+    words = [f"w{random.randrange(40)}" for _ in range(200_000)]
+    a = _take(panel, dana, image=default_storage.save("takes/a.png", ContentFile(b"\x89PNG")))
+    b = _take(panel, dana, image=default_storage.save("takes/b.png", ContentFile(b"\x89PNG")))
+    Take.objects.filter(pk=a.pk).update(prompt=" ".join(words))
+    Take.objects.filter(pk=b.pk).update(prompt=" ".join(reversed(words)))
+    client.force_login(dana)
+
+    started = time.monotonic()
+    response = client.get(f"/takes/compare/?a={a.id}&b={b.id}")
+
+    assert response.status_code == 200 and time.monotonic() - started < 10
+    assert b"<mark>" in response.content
