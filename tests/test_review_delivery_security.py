@@ -213,3 +213,21 @@ def test_comparing_takes_with_huge_prompts_answers_at_once(client, panel, dana):
 
     assert response.status_code == 200 and time.monotonic() - started < 10
     assert b"<mark>" in response.content
+
+
+def test_a_tiny_bundle_that_would_unpack_into_gigabytes_of_objects_is_refused(olga, tmp_path):
+    """120 MB of `[],` deflates to 120 KB and took 3 GB and 40 s to read as JSON: a bundle.json
+    with more objects and lists than any project holds is refused before it is read."""
+    data = b'{"rows": [' + b"[]," * 1_100_000 + b"0]}"
+    seal = {"format": "slate-bundle-signature", "key_id": "another studio",
+            "bundle_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bundle.json", data)
+        archive.writestr("SIGNATURE", json.dumps(seal))
+    assert bomb.stat().st_size < 50_000
+
+    with pytest.raises(BundleError) as refused:
+        bundle_import(upload=bomb, user=olga)
+
+    assert refused.value.status == 413 and "objects and lists" in refused.value.detail
