@@ -530,7 +530,7 @@ def _optional_id(post, name: str) -> int | None:
     value = post.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "²" is a digit to Python
         raise ValidationError({name: f"{name.replace('_', ' ').capitalize()} must be an id."})
     return int(value)
 
@@ -591,7 +591,7 @@ def _preset_id(value: str) -> int | None:
     """A style select's value: "" is none (or the board's), else a preset id."""
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise ValidationError({"style_preset": "Pick a style of this project."})
     return int(value)
 
@@ -606,8 +606,8 @@ def storyboard_settings(request, storyboard_id: int):
     )
     error, form = None, None
     if request.method == "POST":
-        form = _settings_form(request.POST)
         try:
+            form = _settings_form(request.POST)
             services.storyboard_update(storyboard=storyboard, **form)
         except ValidationError as e:
             error = _errors(e)

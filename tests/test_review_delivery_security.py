@@ -231,3 +231,18 @@ def test_a_tiny_bundle_that_would_unpack_into_gigabytes_of_objects_is_refused(ol
         bundle_import(upload=bomb, user=olga)
 
     assert refused.value.status == 413 and "objects and lists" in refused.value.detail
+
+
+@pytest.mark.parametrize("digit", ["²", "x"])
+def test_an_id_field_with_a_digit_int_cannot_read_is_a_422(client, storyboard, panel, dana, digit):
+    """Python calls "²" a digit but int() refuses it: a 500 before this."""
+    client.force_login(dana)
+    comment = client.post(f"/panels/{panel.id}/comments/", {"body": "Brighter.", "take": digit})
+    assert comment.status_code == 422 and b"Take must be an id" in comment.content
+    edit = client.post(
+        f"/panels/{panel.id}/edit/", {"style_preset": digit}, headers={"HX-Request": "true"}
+    )
+    assert edit.status_code == 422
+    settings = client.post(f"/storyboards/{storyboard.id}/settings/", {"title": "Opening",
+                           "style_preset": digit}, headers={"HX-Request": "true"})  # fmt: skip
+    assert settings.status_code == 422 and b"Pick a style" in settings.content
