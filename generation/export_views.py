@@ -82,6 +82,8 @@ def export_download(request, export_id: int):
     except FileNotFoundError:
         raise Http404 from None
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if part == "srt":  # written as UTF-8; text without a charset reads as Latin-1 (mojibake)
+        content_type = "text/plain; charset=utf-8"
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -8,6 +8,7 @@ export worker leaves nothing stuck. It imports no torch.
 
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -22,6 +23,7 @@ from .worker import RowWorker
 log = logging.getLogger(__name__)
 
 UNKNOWN = "Something went wrong while making this export. The studio has logged the details."
+SCRATCH_PREFIX = "slate-exports-"  # + the worker's pid: one scratch folder per export worker
 
 _exporter = None
 
@@ -64,10 +66,35 @@ class ExportRun:
             self.lost = True
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def scratch_folder() -> Path:
+    """This worker's scratch folder, after removing those of export workers that are gone: a
+    kill -9 skips the cleanup of their work (an animatic's stills are a megabyte or more a
+    panel), and a worker that keeps dying would fill the disk one attempt at a time."""
+    base = Path(tempfile.gettempdir())
+    for folder in base.glob(f"{SCRATCH_PREFIX}*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX)
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    mine = base / f"{SCRATCH_PREFIX}{os.getpid()}"
+    mine.mkdir(exist_ok=True)
+    return mine
+
+
 class Exporter:
     def __init__(self):
         self.name = f"{socket.gethostname()}:{os.getpid()}:exports"
         self.current: ExportRun | None = None
+        self.scratch = scratch_folder()
 
     def serve(self) -> int:
         export = export_services.export_claim(worker=self.name)
@@ -84,7 +111,8 @@ class Exporter:
         from .exporters import render_export
 
         export = run.export
-        with tempfile.TemporaryDirectory(prefix=f"slate-export-{export.id}-") as workdir:
+        prefix = f"export-{export.id}-"
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=self.scratch) as workdir:
             try:
                 files = render_export(
                     export=export, workdir=Path(workdir), on_progress=run.on_progress
@@ -105,6 +133,9 @@ class Exporter:
 
 
 class ExportWorker(RowWorker):
+    def prepare(self) -> None:
+        exporter()  # sweeps the scratch of workers that died, before the first export
+
     def current(self) -> ExportRun | None:
         return exporter().current
 

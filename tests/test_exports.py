@@ -9,6 +9,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 
@@ -20,7 +22,7 @@ from PIL import Image
 
 from generation import export_services, machinery
 from generation.export_selectors import exports_for_storyboard
-from generation.export_worker import UNKNOWN, Exporter
+from generation.export_worker import SCRATCH_PREFIX, UNKNOWN, Exporter, scratch_folder
 from generation.jobs import export_queue
 from generation.models import Export, Take
 from storyboards import services as boards
@@ -295,6 +297,32 @@ def test_members_download_with_a_proper_filename_and_outsiders_get_404(
     assert client.get(url).status_code == 404
 
 
+def test_an_animatics_subtitles_download_as_utf8(transactional_db, client, dana, storyboard, panel):
+    boards.panel_update(panel=panel, dialogue="ZOË\nÀ deux heures. 🎬", duration_ms=1000)
+    ask(storyboard, dana, kind="animatic")
+    done = serve_one()
+    client.force_login(dana)
+    response = client.get(f"/exports/{done.id}/download/?part=srt")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "À deux heures. 🎬" in b"".join(response.streaming_content).decode("utf-8")
+
+
+def test_an_export_worker_sweeps_the_scratch_of_workers_that_died(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid now belongs to nobody: a worker killed with -9
+    dead = tmp_path / f"{SCRATCH_PREFIX}{child.pid}"
+    (dead / "export-7-x" / "animatic-stills").mkdir(parents=True)
+    (dead / "export-7-x" / "animatic-stills" / "00000.png").write_bytes(b"stale")
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getppid()}"  # another worker, still running
+    alive.mkdir()
+    other = tmp_path / "slate-exports-notes"  # not a worker's: left alone
+    other.mkdir()
+    mine = scratch_folder()
+    assert mine == tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}" and mine.is_dir()
+    assert not dead.exists() and alive.exists() and other.exists()
+
+
 def test_an_unfinished_export_has_nothing_to_download(client, dana, storyboard, panel):
     export = ask(storyboard, dana, kind="pdf")
     client.force_login(dana)
@@ -365,9 +393,11 @@ def test_the_board_page_hears_an_export_row_live(processes, storyboard, panel, d
 
 
 @pytest.mark.worker
-def test_a_killed_export_worker_never_strands_its_export(processes, storyboard, dana):
+def test_a_killed_export_worker_never_strands_its_export(processes, storyboard, dana, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     fast_recovery = {"SLATE_STALE_AFTER_S": 3, "SLATE_RECONCILE_EVERY_S": 1, "SLATE_HEARTBEAT_S": 1,
-                     "SLATE_STEP_DELAY_S": 0.4}  # fmt: skip
+                     "SLATE_STEP_DELAY_S": 0.4, "TMPDIR": scratch}  # fmt: skip
     panels = [
         boards.panel_create(storyboard=storyboard, user=dana, prompt=f"shot {n}") for n in range(12)
     ]
@@ -381,6 +411,8 @@ def test_a_killed_export_worker_never_strands_its_export(processes, storyboard, 
     )
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
+    left_behind = scratch / f"{SCRATCH_PREFIX}{first.pid}"
+    assert list(left_behind.iterdir())  # kill -9: its work folder was never cleaned up
     processes.export_worker(**fast_recovery)  # `make run` restarts a dead worker the same way
 
     def finished():
@@ -390,6 +422,7 @@ def test_a_killed_export_worker_never_strands_its_export(processes, storyboard, 
     done = wait_for(finished, timeout=120, message="the export to finish")
     assert done.status == "succeeded", (done.status, done.error, processes.logs())
     assert done.attempts == 2 and done.error == ""
+    assert not left_behind.exists()  # the next worker swept it
     with done.file.open("rb") as handle:
         manifest = json.loads(zipfile.ZipFile(handle).read("manifest.json"))
     assert len(manifest["takes"]) == 2
