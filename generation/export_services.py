@@ -9,6 +9,7 @@ A board's exports are told on the board's topic; a project bundle has no board, 
 import logging
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -86,6 +87,8 @@ def _board_options(storyboard: Storyboard, kind: str, layout, panels) -> dict:
 
 
 def _check_quota(*, requested_by) -> None:
+    # The person's row lock makes requests sent at once count one after the other.
+    get_user_model().objects.select_for_update().filter(pk=requested_by.pk).first()
     waiting = Export.objects.filter(requested_by=requested_by, status__in=ACTIVE).count()
     if waiting >= MAX_WAITING:
         raise TooMany({"export": f"You already have {waiting} exports on their way (at most "

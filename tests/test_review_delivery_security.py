@@ -246,3 +246,52 @@ def test_an_id_field_with_a_digit_int_cannot_read_is_a_422(client, storyboard, p
     settings = client.post(f"/storyboards/{storyboard.id}/settings/", {"title": "Opening",
                            "style_preset": digit}, headers={"HX-Request": "true"})  # fmt: skip
     assert settings.status_code == 422 and b"Pick a style" in settings.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_requests_at_once_never_pass_the_quota_together(dana, storyboard, panel,
+                                                              monkeypatch):  # fmt: skip
+    """Two requests that both counted four waiting exports must not both become the fifth and
+    sixth: the person's row lock makes them count one after the other (PostgreSQL; SQLite's
+    IMMEDIATE transactions already run one at a time)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from generation import export_services
+    from generation.models import Export
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    for _ in range(export_services.MAX_WAITING - 1):
+        export_services.export_request(storyboard=storyboard, requested_by=dana, kind="pdf")
+    both_counted = threading.Barrier(2, timeout=3)
+    clean = Export.full_clean
+
+    def full_clean_when_both_counted(self, *args, **kwargs):
+        try:
+            both_counted.wait()  # with the lock, the other request never gets here meanwhile
+        except threading.BrokenBarrierError:
+            pass
+        return clean(self, *args, **kwargs)
+
+    monkeypatch.setattr(Export, "full_clean", full_clean_when_both_counted)
+    answers = []
+
+    def ask():
+        try:
+            export_services.export_request(storyboard=storyboard, requested_by=dana, kind="pdf")
+            answers.append("queued")
+        except Exception as error:  # TooMany
+            answers.append(type(error).__name__)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert sorted(answers) == ["TooMany", "queued"]
+    assert Export.objects.filter(requested_by=dana).count() == export_services.MAX_WAITING
