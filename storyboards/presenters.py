@@ -24,6 +24,7 @@ from studio.events import ALL, EDIT, VIEW, region_renderer
 from . import scripts, selectors, services
 from .models import (
     STATUS_ACTION,
+    Action,
     AspectRatio,
     CameraMove,
     Comment,
@@ -105,8 +106,9 @@ def board_head(storyboard) -> dict:
 
 def review_actions(panel: Panel, membership) -> dict:
     """The inspector's review row: each status, and whether this person may set it."""
-    return {"panel": panel, "can_edit": membership.can_edit, "choices": [
-        (value, label, membership.may(STATUS_ACTION[value]))
+    locked = panel.status == ReviewStatus.APPROVED and not membership.may(Action.SUPERVISE)
+    return {"panel": panel, "can_edit": membership.can_edit, "locked": locked, "choices": [
+        (value, label, membership.may(STATUS_ACTION[value]) and not locked)
         for value, label in ReviewStatus.choices
     ]}  # fmt: skip
 

@@ -359,6 +359,12 @@ def panel_set_status(*, panel: Panel, membership: Membership, status: str) -> Pa
     panel = Panel.objects.select_for_update().get(pk=panel.pk)
     if panel.status == status:
         return panel
+    if panel.status == ReviewStatus.APPROVED and not membership.may(Action.SUPERVISE):
+        # An approval is a director's decision: only a director or an owner takes it back.
+        raise PermissionDenied(
+            "Only directors and owners reopen an approved panel; you are a "
+            f"{membership.get_role_display().lower()} here."
+        )
     StatusChange.objects.create(panel=panel, status=status, previous=panel.status,
                                 by=membership.user)  # fmt: skip
     panel.status = status

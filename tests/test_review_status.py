@@ -74,3 +74,16 @@ def test_a_status_change_reaches_the_card_and_the_board_head(
     rendered = events.render_batch(sent)
     html = "".join(str(m["html"]) for m in rendered if m["event"] == "panel.updated")
     assert "status-pill status-approved" in html and "1 approved" in html
+
+
+def test_only_directors_and_owners_take_an_approval_back(client, project, panel, dana, arti):
+    assert post_status(client, dana, panel, "approved").status_code == 200
+    undone = post_status(client, arti, panel, "draft")
+    assert undone.status_code == 403 and "reopen an approved panel" in undone.json()["detail"]
+    panel.refresh_from_db()
+    assert panel.status == "approved" and StatusChange.objects.count() == 1
+    client.force_login(arti)
+    row = client.get(f"/panels/{panel.id}/inspector/").content.decode()
+    assert row.count("only directors and owners reopen it") == 4  # every choice, disabled
+    assert post_status(client, dana, panel, "changes_requested").status_code == 200
+    assert post_status(client, arti, panel, "in_review").status_code == 200  # open again
