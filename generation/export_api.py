@@ -6,6 +6,7 @@ from typing import Literal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from storyboards.models import Action
 from storyboards.selectors import project_get_for_member, storyboard_get_for_member
 from studio.errors import ERRORS
 from studio.types import Id, PathId
@@ -80,7 +81,10 @@ def get_export(request, export_id: PathId):
 
 @router.post("/projects/{project_id}/bundle", response={202: ExportOut, **ERRORS})
 def request_bundle(request, project_id: PathId):
-    """The whole project as one ZIP, made by an export worker; poll GET /exports/{id}."""
-    project, _ = project_get_for_member(user=request.user, project_id=project_id)
+    """The whole project as one ZIP, made by an export worker; poll GET /exports/{id}. It holds
+    everything (members, inboxes, error details): owners only (403 for other members)."""
+    project, _ = project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
     export = export_services.project_bundle_request(project=project, requested_by=request.user)
     return Status(202, export_out(export))

@@ -5,7 +5,7 @@ from django.http import Http404
 from storyboards.models import Action, Storyboard
 from storyboards.selectors import membership_get, require
 
-from .models import Export
+from .models import Export, ExportKind
 
 RECENT = 10  # exports a board's dialog and list endpoint show
 
@@ -29,6 +29,15 @@ def exports_for_storyboard(*, storyboard: Storyboard, limit: int = RECENT) -> li
     """The board's newest exports, newest first. One query."""
     return list(
         Export.objects.filter(storyboard=storyboard)
+        .select_related("requested_by")
+        .order_by("-queued_at", "-id")[:limit]
+    )
+
+
+def bundles_for_project(*, project, limit: int = RECENT) -> list[Export]:
+    """The project's newest bundles, newest first. One query."""
+    return list(
+        Export.objects.filter(project=project, kind=ExportKind.BUNDLE)
         .select_related("requested_by")
         .order_by("-queued_at", "-id")[:limit]
     )

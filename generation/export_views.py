@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from storyboards.selectors import storyboard_get_for_member
+from storyboards.models import Action
+from storyboards.selectors import project_get_for_member, storyboard_get_for_member
 from studio.auth import request_user
 from studio.errors import TooMany
 
@@ -87,3 +88,23 @@ def export_download(request, export_id: int):
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_bundles(request, project_id: int):
+    """The project page's bundles. GET: the recent ones (polled while one is on its way);
+    POST: ask for one. A bundle holds everything, members and inboxes too: owners only."""
+    project, _ = project_get_for_member(
+        user=request.user, project_id=project_id, action=Action.MANAGE
+    )
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            export_services.project_bundle_request(project=project, requested_by=request.user)
+        except ValidationError as refusal:
+            error, status = " ".join(refusal.messages), 429 if isinstance(refusal, TooMany) else 422
+    bundles = export_selectors.bundles_for_project(project=project)
+    context = {"project": project, "rows": [export_row(e) for e in bundles], "error": error,
+               "busy": any(e.status in (Status.QUEUED, Status.RUNNING) for e in bundles)}  # fmt: skip
+    return render(request, "generation/_bundle_list.html", context, status=status)

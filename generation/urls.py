@@ -30,4 +30,5 @@ urlpatterns = [
         name="storyboard-exports",
     ),
     path("exports/<id:export_id>/download/", export_views.export_download, name="export-download"),
+    path("projects/<id:project_id>/bundles/", export_views.project_bundles, name="project-bundles"),
 ]

@@ -143,12 +143,29 @@ def test_one_person_has_at_most_five_exports_on_their_way(api, dana, arti, story
     )
 
 
-def test_a_bundle_is_an_export_job_like_the_others(api, vic, project, storyboard):
-    response = api(vic).post(f"/projects/{project.id}/bundle")
+def test_a_bundle_is_an_export_job_like_the_others(api, dana, vic, arti, project, storyboard):
+    response = api(dana).post(f"/projects/{project.id}/bundle")
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["kind"] == "bundle" and body["status"] == "queued" and body["storyboard"] is None
-    assert api(vic).get(f"/exports/{body['id']}").json()["kind"] == "bundle"
+    assert api(dana).get(f"/exports/{body['id']}").json()["kind"] == "bundle"
+    # It holds everything, members and their inboxes too: owners only.
+    for member in (vic, arti):
+        refused = api(member).post(f"/projects/{project.id}/bundle")
+        assert refused.status_code == 403
+    assert Export.objects.filter(kind="bundle").count() == 1
+
+
+def test_owners_ask_for_a_bundle_on_the_project_page_and_follow_it(client, dana, arti, project):
+    client.force_login(dana)
+    assert 'id="project-bundles"' in client.get(f"/projects/{project.id}/").content.decode()
+    asked = client.post(f"/projects/{project.id}/bundles/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Waiting for an export worker" in asked and 'hx-trigger="every 2s"' in asked
+    assert Export.objects.get().kind == "bundle"
+    client.force_login(arti)
+    assert client.post(f"/projects/{project.id}/bundles/").status_code == 403
+    assert client.get(f"/projects/{project.id}/bundles/").status_code == 403
+    assert 'id="project-bundles"' not in client.get(f"/projects/{project.id}/").content.decode()
 
 
 def test_the_board_lists_its_recent_exports_newest_first(
