@@ -728,6 +728,18 @@ def test_fdx_script_notes_anchored_by_range():
     assert (lost.kind, lost.text) == ("note", "Lost")
 
 
+def test_an_fdx_note_range_of_unicode_digits_is_kept_unanchored():
+    screenplay = parse_fdx(
+        fdx('<Paragraph Type="Action"><Text>Vials glow.</Text></Paragraph>').replace(
+            b"</Content>",
+            '</Content><ScriptNotes><ScriptNote Range="\u00b2,3"><Paragraph><Text>Odd'
+            "</Text></Paragraph></ScriptNote></ScriptNotes>".encode(),
+        )
+    )
+    action, note = screenplay.elements
+    assert (note.kind, note.text) == ("note", "Odd") and action.notes == []
+
+
 def test_fdx_odd_paragraphs():
     screenplay = parse_fdx(
         fdx(

@@ -221,7 +221,8 @@ def _anchor_script_notes(root: ET.Element, elements: list[Element]) -> None:
 
 def _range_start(value: str) -> int:
     head = value.split(",")[0].strip()
-    return int(head) if head.isdigit() else -1
+    # isdigit() also takes "²", which int() refuses: an ASCII number or no anchor at all.
+    return int(head) if head.isascii() and head.isdigit() else -1
 
 
 def _title_page(title_page: ET.Element | None) -> list[tuple[str, str]]:
