@@ -11,19 +11,18 @@ its own (docs/provenance.md). No torch here: exporters call this from any proces
 from __future__ import annotations
 
 import datetime
-import fcntl
 import io
 import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+
+from .filelock import locked
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ def certificates_ensure() -> tuple[Path, Path]:
         return cert_path, key_path
     cert_path.parent.mkdir(parents=True, exist_ok=True)
     # Two workers may sign their first take together: one makes the pair, the other finds it.
-    with _locked(cert_path.parent / ".c2pa.lock"):
+    with locked(cert_path.parent / ".c2pa.lock"):
         if not (cert_path.exists() and key_path.exists()):
             log.warning(
                 "No C2PA certificate at %s: made a local root CA and signing certificate. "
@@ -162,16 +161,6 @@ def certificates_ensure() -> tuple[Path, Path]:
             )
             certificates_create(cert_path=cert_path, key_path=key_path)
     return cert_path, key_path
-
-
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _signer():

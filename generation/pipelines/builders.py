@@ -7,12 +7,10 @@ saved with `save_pretrained` into `<cache_dir>/<name>/`, and from then on loaded
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -26,6 +24,8 @@ from diffusers import (
     UNet2DConditionModel,
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from generation.filelock import locked
 
 BUILTIN_PREFIX = "builtin:"
 SEED = 0
@@ -49,20 +49,10 @@ def ensure_builtin(name: str, cache_dir: str | Path, dtype: torch.dtype = torch.
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Two workers may start together: one builds, the other waits and then finds the directory.
-    with _locked(cache_dir / f"{name}.lock"):
+    with locked(cache_dir / f"{name}.lock"):
         if not target.is_dir():
             _build_into(name, target, dtype)
     return target
-
-
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _build_into(name: str, target: Path, dtype: torch.dtype) -> None:
