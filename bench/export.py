@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import types
 from pathlib import Path
@@ -33,37 +32,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: Django's apps import from this checkout
 
+from bench.throwaway import load_average, throwaway_studio  # noqa: E402
+
 REDIS_URL = "redis://127.0.0.1:6379/12"  # nothing is queued; isolated all the same
-# Anything inherited that could point Django at the developer's data (as bench/page.py).
-ISOLATION_UNSET = {
-    "SLATE_DB_NAME", "MEDIA_ROOT", "SECRET_KEY", "SLATE_MEDIA_STORAGE", "SLATE_MODELS_FILE",
-    "SLATE_VAR_DIR", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SLATE_QUEUE", "SLATE_CHANNEL_PREFIX",
-    "DEBUG", "SLATE_C2PA_CERT", "SLATE_C2PA_KEY",
-}  # fmt: skip
 EXPORTS = ("pdf1", "pdf2", "pdf3", "animatic", "zip")
 
 
 def main() -> None:
     args = parse_args()
-    var_dir = Path(tempfile.mkdtemp(prefix="slate-export-"))
-    for name in ISOLATION_UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings", SLATE_VAR_DIR=str(var_dir), REDIS_URL=REDIS_URL
-    )
-    import django
+    with throwaway_studio(prefix="slate-export-", redis_url=REDIS_URL) as var_dir:
+        from django.db import connection
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    old_name, test_db = connection.settings_dict["NAME"], False
-    try:
-        if connection.vendor == "sqlite":  # already a file in the throwaway var dir
-            call_command("migrate", verbosity=0, interactive=False)
-        else:
-            connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-            test_db = True
         print(f"export: {args.panels} panels, {args.width}x{args.height} PNG frames, "
               f"{connection.vendor}, {os.cpu_count()} CPUs, load {load_average()}", flush=True)  # fmt: skip
         started = time.perf_counter()
@@ -71,12 +50,8 @@ def main() -> None:
         print(f"data built in {time.perf_counter() - started:.1f} s", flush=True)
         warm_up()
         results = {name: measure(name, storyboard, var_dir / name) for name in args.exports}
-    finally:
-        if test_db:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        connection.close()
-        shutil.rmtree(var_dir, ignore_errors=True)
-    report(args, results, connection.vendor)
+        vendor = connection.vendor
+    report(args, results, vendor)
 
 
 def parse_args() -> argparse.Namespace:
@@ -93,10 +68,6 @@ def parse_args() -> argparse.Namespace:
         parser.error("--panels must be at least 1 and each side of --size 16 to 4096")
     args.exports = [name for name in EXPORTS if name not in args.skip]
     return args
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def frame_png(index: int, width: int, height: int) -> bytes:

@@ -25,10 +25,8 @@ import io
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -37,38 +35,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: Django's apps import from this checkout
 
+from bench.throwaway import load_average, throwaway_studio  # noqa: E402
+
 REDIS_URL = "redis://127.0.0.1:6379/12"  # nothing is queued; isolated all the same
 IMAGE_NAME = "takes/bench-page.png"
-# Anything inherited that could point Django at the developer's data. DATABASE_URL stays: it
-# picks the server, and the database on it is a throwaway one (see main).
-ISOLATION_UNSET = {
-    "SLATE_DB_NAME", "MEDIA_ROOT", "SECRET_KEY", "SLATE_MEDIA_STORAGE", "SLATE_MODELS_FILE",
-    "SLATE_VAR_DIR", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SLATE_QUEUE", "SLATE_CHANNEL_PREFIX",
-    "DEBUG",
-}  # fmt: skip
 
 
 def main() -> None:
     args = parse_args()
-    var_dir = Path(tempfile.mkdtemp(prefix="slate-page-"))
-    for name in ISOLATION_UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings", SLATE_VAR_DIR=str(var_dir), REDIS_URL=REDIS_URL
-    )
-    import django
+    with throwaway_studio(prefix="slate-page-", redis_url=REDIS_URL):
+        from django.db import connection
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    old_name, test_db = connection.settings_dict["NAME"], False
-    try:
-        if connection.vendor == "sqlite":  # already a file in the throwaway var dir
-            call_command("migrate", verbosity=0, interactive=False)
-        else:
-            connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-            test_db = True
         database = f"{connection.vendor} ({connection.settings_dict['NAME']})"
         print(f"page: {args.panels} panels, {args.takes} takes, {args.comments} comments a panel, "
               f"{database}, {os.cpu_count()} CPUs, load {load_average()}", flush=True)  # fmt: skip
@@ -76,12 +53,8 @@ def main() -> None:
         owner, storyboard, made = build(args)
         print(f"data built in {time.perf_counter() - started:.1f} s", flush=True)
         measured = measure(args, owner, storyboard)
-    finally:
-        if test_db:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        connection.close()
-        shutil.rmtree(var_dir, ignore_errors=True)
-    report(args, made, measured, connection.vendor)
+        vendor = connection.vendor
+    report(args, made, measured, vendor)
 
 
 def parse_args() -> argparse.Namespace:
@@ -94,10 +67,6 @@ def parse_args() -> argparse.Namespace:
     if args.panels < 1 or args.takes < 0 or args.comments < 0 or args.repeat < 1:
         parser.error("--panels and --repeat must be at least 1, --takes and --comments 0 or more")
     return args
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def png() -> bytes:
