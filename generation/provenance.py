@@ -343,7 +343,7 @@ def _root_of(chain_pem: str) -> str:
 
 def take_record(take) -> dict:
     """Everything that made a take, typed: the PNG text metadata and the `org.slate.take`
-    assertion both say this. One query for the project's name (the claim loads the rest)."""
+    assertion both say this. No query: the claim loads the take with its panel, board and project."""
     storyboard = take.panel.storyboard
     record = {
         "take": take.id, "tool": take.tool, "prompt": take.prompt,

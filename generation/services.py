@@ -473,7 +473,9 @@ def take_claim_batch(*, worker: str) -> list[Take]:
             rows=Take.objects.filter(pk__in=batch), worker=worker, batch_size=len(batch)
         )
         takes = list(
-            Take.objects.filter(claim=claim).select_related("panel__storyboard", "parent", "author")
+            Take.objects.filter(claim=claim).select_related(
+                "panel__storyboard__project", "parent", "author"
+            )
         )
         if len(takes) != len(batch):  # another worker got some of them first
             Take.objects.filter(claim=claim).update(batch_size=len(takes))
