@@ -20,6 +20,7 @@ from .models import (
     Comment,
     Location,
     Membership,
+    Notification,
     Panel,
     Project,
     ReviewStatus,
@@ -210,8 +211,6 @@ def pin_number(comment: Comment) -> int | None:
 
 def inbox(*, user, limit: int = 50) -> list:
     """A person's notifications, newest first, only from projects they still belong to."""
-    from .models import Notification
-
     return list(
         Notification.objects.filter(
             user=user, comment__panel__storyboard__project__memberships__user=user
@@ -222,8 +221,6 @@ def inbox(*, user, limit: int = 50) -> list:
 
 
 def unread_count(*, user) -> int:
-    from .models import Notification
-
     return Notification.objects.filter(
         user=user, read_at__isnull=True,
         comment__panel__storyboard__project__memberships__user=user,

@@ -26,6 +26,7 @@ from .models import (
     AspectRatio,
     Comment,
     Membership,
+    Notification,
     Panel,
     Project,
     ReviewStatus,
@@ -687,8 +688,6 @@ def _mentioned_members(panel: Panel, body: str) -> list:
 
 def _notify(comment: Comment, mentioned: list) -> None:
     """Mentioned members, and on a reply everyone already in the thread; never the author."""
-    from .models import Notification
-
     kinds = {user.pk: Notification.Kind.MENTION for user in mentioned}
     if comment.reply_to_id:
         thread = Comment.objects.filter(Q(pk=comment.reply_to_id) | Q(reply_to=comment.reply_to_id))
@@ -735,8 +734,6 @@ def comment_set_resolved(
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
     """Read what the inbox shows (`ids`), or everything; returns how many changed."""
-    from .models import Notification
-
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)

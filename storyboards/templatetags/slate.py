@@ -4,6 +4,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from storyboards.services import MENTION  # the rule that stored the mentions marks them
+
 register = template.Library()
 
 
@@ -20,16 +22,13 @@ def ago(moment) -> str:
 @register.filter
 def comment_html(comment) -> str:
     """A comment's text, escaped, with line breaks and its mentions of members marked."""
-    import re
-
     from django.utils.html import escape, linebreaks
     from django.utils.safestring import mark_safe
 
     names = {user.username.lower() for user in comment.mentions.all()}
     text = escape(comment.body)
     if names:
-        text = re.sub(
-            r"(?<![\w@])@([\w.+-]*[\w+])",
+        text = MENTION.sub(
             lambda m: (
                 f'<span class="mention">{m.group(0)}</span>'
                 if m.group(1).lower() in names
